@@ -1,0 +1,1 @@
+"""Models: tasks, result types, adapters over Ultralytics and torchvision, and the catalog."""

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 _APPLIED = False
+_INTEGRATIONS = ("clearml", "comet", "dvc", "mlflow", "neptune", "raytune", "tensorboard", "wandb", "hub")
 
 
 def app_data_dir() -> Path:
@@ -57,14 +58,18 @@ def import_ultralytics():
     import ultralytics
     from ultralytics.utils import SETTINGS
 
-    if SETTINGS.get("sync", False):
-        SETTINGS.update({"sync": False})
+    # Analytics off, and no third-party logger integrations that could phone home or write run folders.
+    wanted = {key: False for key in _INTEGRATIONS if key in SETTINGS}
+    wanted["sync"] = False
+    wanted["runs_dir"] = str(app_data_dir() / "runs")
+    if any(SETTINGS.get(key) != value for key, value in wanted.items()):
+        SETTINGS.update(wanted)
     return ultralytics
 
 
 def read_private_settings() -> dict:
     """The Ultralytics settings CNN Lens runs with (for diagnostics and tests)."""
-    path = ultralytics_config_dir() / "settings.json"
+    path = ultralytics_config_dir() / "Ultralytics" / "settings.json"
     if not path.exists():
         return {}
     return json.loads(path.read_text())

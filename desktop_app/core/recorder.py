@@ -1,0 +1,336 @@
+"""H.264 fragmented-MP4 recording on its own thread, timed by the frames' capture timestamps.
+
+The file is a fragmented MP4 flushed at every keyframe (about once a second), so a crash, a kill or a full disk
+leaves a file that plays up to the last complete fragment. `write()` never blocks: when the encoder falls behind,
+the newest frame is dropped and counted in `frames_skipped`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from desktop_app.core.errors import RecordingError
+from desktop_app.core.outputs import check_writable_folder, unique_output_path, write_png
+
+if TYPE_CHECKING:
+    import av
+
+__all__ = ["Recorder", "RecordingSummary", "pick_h264_encoder", "unique_output_path", "write_png"]
+
+log = logging.getLogger(__name__)
+
+#: Presentation timestamps are counted in 1/90000 s, the MPEG clock: fine enough for any capture rate.
+TIME_BASE = Fraction(1, 90_000)
+# A timestamp that goes back by more than this is a clock restart (new source), not jitter.
+_CLOCK_RESET_S = 0.5
+# Preferred first: software x264 is everywhere and best; the others are platform hardware encoders.
+_H264_ENCODERS = (
+    "libx264", "h264_videotoolbox", "h264_mf", "h264_nvenc", "h264_qsv", "h264_amf", "h264_vaapi",
+    "libopenh264", "h264_v4l2m2m",
+)
+_FRAGMENTED_MP4 = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"}
+_STOP = object()
+_encoder_cache: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingSummary:
+    """What a finished recording holds. `error` is the message that stopped it early, if any."""
+
+    path: Path
+    frames_written: int
+    frames_skipped: int
+    duration_s: float
+    error: str | None
+
+
+def pick_h264_encoder() -> str:
+    """The best H.264 encoder this PyAV build can open (libx264 when present); `RecordingError` if none."""
+    global _encoder_cache
+    if _encoder_cache is not None:
+        return _encoder_cache
+    import av
+
+    for name in _H264_ENCODERS:
+        if name not in av.codecs_available:
+            continue
+        try:
+            context = av.CodecContext.create(name, "w")
+            context.width, context.height, context.pix_fmt = 64, 64, "yuv420p"
+            context.time_base = TIME_BASE
+            context.open()
+        except Exception as error:  # noqa: BLE001 - hardware encoders fail in many ways when absent
+            log.debug("H.264 encoder %s unusable: %s", name, error)
+            continue
+        _encoder_cache = name
+        return name
+    raise RecordingError("This installation of PyAV has no working H.264 encoder (install the 'av' wheel)")
+
+
+class Recorder:
+    """Records BGR frames to an H.264 MP4 at `path` (overwritten if it exists).
+
+    `write(image, timestamp_s)` queues a frame for the encoder thread; timestamps are capture times in
+    seconds (the first frame becomes 0), so the file plays at real speed whatever the processing rate.
+    Frames that change size are letterboxed into the first frame's size. Use as a context manager or call
+    `close()`; errors after start land in `error` and stop the recording, keeping what was written.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        fps_hint: float = 30.0,
+        crf: int = 23,
+        bitrate: int | None = None,
+        preset: str = "veryfast",
+        keyframe_interval_s: float = 1.0,
+        queue_size: int = 8,
+        encoder: str | None = None,
+    ) -> None:
+        if fps_hint <= 0 or keyframe_interval_s <= 0 or queue_size < 1:
+            raise ValueError("fps_hint, keyframe_interval_s and queue_size must be positive")
+        self.path = Path(path).expanduser()
+        self.fps_hint = float(fps_hint)
+        self.crf = crf
+        self.bitrate = bitrate
+        self.preset = preset
+        self.keyframe_interval_s = keyframe_interval_s
+        self.encoder = encoder or pick_h264_encoder()
+        self.frames_written = 0
+        self.frames_skipped = 0
+        #: Frames whose timestamp repeated or went slightly back: dropped, a frame must advance time.
+        self.frames_out_of_order = 0
+        self._error: RecordingError | None = None
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
+        self._accepting = True
+        self._closed = False
+        self._count_lock = threading.Lock()
+        self._first_timestamp_s: float | None = None
+        self._wall_origin: float | None = None
+        self._last_pts = -1
+        self._pts_offset = 0
+        self._container: av.container.OutputContainer | None = None
+        self._stream: av.VideoStream | None = None
+        self._size_wh: tuple[int, int] | None = None
+        self._check_target()
+        self._thread = threading.Thread(target=self._encode_loop, name=f"recorder-{self.path.name}", daemon=True)
+        self._thread.start()
+
+    # -- caller side ---------------------------------------------------------------------------------------
+
+    @property
+    def error(self) -> RecordingError | None:
+        """Why the recording stopped early (unwritable file, disk full, encoder failure), or None."""
+        return self._error
+
+    @property
+    def is_recording(self) -> bool:
+        """True while frames are accepted (not closed, no error)."""
+        return self._accepting and self._error is None
+
+    @property
+    def duration_s(self) -> float:
+        """Presentation time of the last encoded frame (the file lasts about this long plus one frame)."""
+        return max(0, self._last_pts) * float(TIME_BASE)
+
+    def write(self, image_bgr: np.ndarray, timestamp_s: float | None = None) -> bool:
+        """Queue a (H, W, 3) BGR uint8 frame captured at `timestamp_s` (None: now). Never blocks.
+
+        Returns False when the frame was not taken: encoder busy (counted in `frames_skipped`), recording
+        closed or stopped by an error.
+        """
+        if not self.is_recording:
+            return False
+        if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8:
+            raise ValueError(f"Recorder.write needs an (H, W, 3) uint8 BGR image, got {image_bgr.shape} "
+                             f"{image_bgr.dtype}")
+        if timestamp_s is None:
+            now = time.monotonic()
+            self._wall_origin = now if self._wall_origin is None else self._wall_origin
+            timestamp_s = now - self._wall_origin
+        try:
+            # A copy: the caller may reuse or draw into its buffer while the encoder still holds this one.
+            self._queue.put_nowait((np.array(image_bgr, copy=True, order="C"), float(timestamp_s)))
+        except queue.Full:
+            with self._count_lock:
+                self.frames_skipped += 1
+            return False
+        return True
+
+    def close(self, timeout: float | None = 30.0) -> RecordingSummary:
+        """Finish encoding what is queued, finalise the file and return a summary. Safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            self._accepting = False
+            while self._thread.is_alive():
+                try:
+                    self._queue.put(_STOP, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("Recorder for %s did not finish within %s s", self.path, timeout)
+        return RecordingSummary(
+            path=self.path,
+            frames_written=self.frames_written,
+            frames_skipped=self.frames_skipped,
+            duration_s=self.duration_s,
+            error=str(self._error) if self._error else None,
+        )
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _check_target(self) -> None:
+        """Fail at start, on the caller's thread, when the file cannot be created (PyAV opens lazily)."""
+        check_writable_folder(self.path.parent)
+        if self.path.is_dir():
+            raise RecordingError(f"Cannot record to '{self.path}': it is a folder")
+        try:
+            with open(self.path, "wb"):
+                pass
+        except OSError as error:
+            raise RecordingError(f"Cannot record to '{self.path}': {error.strerror or error}") from error
+
+    # -- encoder thread ------------------------------------------------------------------------------------
+
+    def _encode_loop(self) -> None:
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _STOP:
+                    break
+                image, timestamp_s = item  # type: ignore[misc]
+                self._encode_frame(image, timestamp_s)
+            self._finish()
+        except Exception as error:  # noqa: BLE001 - any failure stops the recording and is reported
+            self._fail(error)
+
+    def _encode_frame(self, image: np.ndarray, timestamp_s: float) -> None:
+        pts = self._next_pts(timestamp_s)
+        if pts is None:
+            return
+        import av
+
+        if self._stream is None:
+            self._start(image.shape[1], image.shape[0])
+        assert self._stream is not None and self._container is not None
+        frame = av.VideoFrame.from_ndarray(self._fit(image), format="bgr24")
+        frame = frame.reformat(format="yuv420p")
+        frame.pts = pts
+        frame.time_base = TIME_BASE
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+        self._last_pts = pts
+        with self._count_lock:
+            self.frames_written += 1
+
+    def _next_pts(self, timestamp_s: float) -> int | None:
+        if self._first_timestamp_s is None:
+            self._first_timestamp_s = timestamp_s
+        pts = round((timestamp_s - self._first_timestamp_s) / TIME_BASE) + self._pts_offset
+        if pts > self._last_pts:
+            return pts
+        if self._last_pts - pts > _CLOCK_RESET_S / TIME_BASE:
+            # The capture clock restarted (new source): continue one frame after the last one.
+            log.info("%s: capture clock went back by %.2f s; continuing the timeline", self.path.name,
+                     (self._last_pts - pts) * float(TIME_BASE))
+            step = round(1 / self.fps_hint / TIME_BASE)
+            self._pts_offset += self._last_pts - pts + step
+            return self._last_pts + step
+        self.frames_out_of_order += 1
+        return None
+
+    def _start(self, width: int, height: int) -> None:
+        import av
+
+        self._size_wh = (width, height)
+        container = av.open(str(self.path), mode="w", format="mp4", options=dict(_FRAGMENTED_MP4))
+        options = {}
+        if self.encoder == "libx264":
+            # zerolatency: no lookahead or B-frames, so each frame reaches the file within a fragment.
+            options = {"preset": self.preset, "tune": "zerolatency"}
+            if self.bitrate is None:
+                options["crf"] = str(self.crf)
+        stream = container.add_stream(self.encoder, rate=Fraction(self.fps_hint).limit_denominator(1001),
+                                      options=options)
+        # H.264 in yuv420p needs even dimensions: odd frames get one replicated pixel row/column.
+        stream.width, stream.height = width + width % 2, height + height % 2
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = TIME_BASE
+        stream.codec_context.time_base = TIME_BASE
+        stream.codec_context.gop_size = max(1, round(self.fps_hint * self.keyframe_interval_s))
+        if self.bitrate is not None or self.encoder != "libx264":
+            stream.codec_context.bit_rate = self.bitrate or _default_bitrate(width, height, self.fps_hint)
+        self._container, self._stream = container, stream
+        log.info("Recording %dx%d H.264 (%s) to %s", width, height, self.encoder, self.path)
+
+    def _fit(self, image: np.ndarray) -> np.ndarray:
+        assert self._size_wh is not None
+        width, height = self._size_wh
+        if image.shape[1] != width or image.shape[0] != height:
+            image = _letterbox(image, width, height)
+        pad_w, pad_h = width % 2, height % 2
+        if pad_w or pad_h:
+            image = cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_REPLICATE)
+        return image
+
+    def _finish(self) -> None:
+        if self._stream is not None and self._container is not None:
+            for packet in self._stream.encode(None):
+                self._container.mux(packet)
+            self._container.close()
+            log.info("Recorded %d frames (%.1f s, %d skipped) to %s", self.frames_written, self.duration_s,
+                     self.frames_skipped, self.path)
+        else:
+            # Nothing was recorded: an empty file would only confuse players and users.
+            self.path.unlink(missing_ok=True)
+            log.info("Recording to %s ended with no frames; no file kept", self.path)
+        self._container = self._stream = None
+
+    def _fail(self, error: BaseException) -> None:
+        reason = getattr(error, "strerror", None) or str(error)
+        self._error = RecordingError(f"Recording to '{self.path}' stopped: {reason}")
+        self._accepting = False
+        log.error("%s", self._error)
+        if self._container is not None:
+            try:
+                self._container.close()
+            except Exception:  # noqa: BLE001 - the file system already failed; the fragments written stay
+                log.debug("closing %s after failure also failed", self.path, exc_info=True)
+        self._container = self._stream = None
+        # Unblock a `close()` waiting to put the stop marker, and free the queued frames' memory.
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+
+
+def _letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    scale = min(width / image.shape[1], height / image.shape[0])
+    new_w, new_h = max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale))
+    resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    left, top = (width - new_w) // 2, (height - new_h) // 2
+    return cv2.copyMakeBorder(resized, top, height - new_h - top, left, width - new_w - left,
+                              cv2.BORDER_CONSTANT, value=(0, 0, 0))
+
+
+def _default_bitrate(width: int, height: int, fps: float) -> int:
+    """About 0.1 bit per pixel per frame: good quality for hardware encoders that have no CRF mode."""
+    return int(max(1_000_000, width * height * fps * 0.1))

@@ -84,6 +84,8 @@ class Recorder:
     seconds (the first frame becomes 0), so the file plays at real speed whatever the processing rate.
     Frames that change size are letterboxed into the first frame's size. Use as a context manager or call
     `close()`; errors after start land in `error` and stop the recording, keeping what was written.
+    Live use keeps `drop_when_busy=True` (never stall the view); headless processing passes False so that
+    `write` waits for the encoder and every frame is kept.
     """
 
     def __init__(
@@ -96,6 +98,7 @@ class Recorder:
         preset: str = "veryfast",
         keyframe_interval_s: float = 1.0,
         queue_size: int = 8,
+        drop_when_busy: bool = True,
         encoder: str | None = None,
     ) -> None:
         if fps_hint <= 0 or keyframe_interval_s <= 0 or queue_size < 1:
@@ -106,6 +109,7 @@ class Recorder:
         self.bitrate = bitrate
         self.preset = preset
         self.keyframe_interval_s = keyframe_interval_s
+        self.drop_when_busy = drop_when_busy
         self.encoder = encoder or pick_h264_encoder()
         self.frames_written = 0
         self.frames_skipped = 0
@@ -145,10 +149,10 @@ class Recorder:
         return max(0, self._last_pts) * float(TIME_BASE)
 
     def write(self, image_bgr: np.ndarray, timestamp_s: float | None = None) -> bool:
-        """Queue a (H, W, 3) BGR uint8 frame captured at `timestamp_s` (None: now). Never blocks.
+        """Queue a (H, W, 3) BGR uint8 frame captured at `timestamp_s` (None: now).
 
-        Returns False when the frame was not taken: encoder busy (counted in `frames_skipped`), recording
-        closed or stopped by an error.
+        Never blocks unless `drop_when_busy` is False. Returns False when the frame was not taken: encoder
+        busy (counted in `frames_skipped`), recording closed or stopped by an error.
         """
         if not self.is_recording:
             return False
@@ -159,14 +163,26 @@ class Recorder:
             now = time.monotonic()
             self._wall_origin = now if self._wall_origin is None else self._wall_origin
             timestamp_s = now - self._wall_origin
+        # A copy: the caller may reuse or draw into its buffer while the encoder still holds this one.
+        item = (np.array(image_bgr, copy=True, order="C"), float(timestamp_s))
+        if not self.drop_when_busy:
+            return self._put_waiting(item)
         try:
-            # A copy: the caller may reuse or draw into its buffer while the encoder still holds this one.
-            self._queue.put_nowait((np.array(image_bgr, copy=True, order="C"), float(timestamp_s)))
+            self._queue.put_nowait(item)
         except queue.Full:
             with self._count_lock:
                 self.frames_skipped += 1
             return False
         return True
+
+    def _put_waiting(self, item: tuple[np.ndarray, float]) -> bool:
+        while self.is_recording:
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue  # re-check: the encoder may have failed while we waited
+        return False
 
     def close(self, timeout: float | None = 30.0) -> RecordingSummary:
         """Finish encoding what is queued, finalise the file and return a summary. Safe to call twice."""

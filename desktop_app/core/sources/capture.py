@@ -153,6 +153,10 @@ class CaptureThread:
         """Seconds on the capture clock; `clock_s() - frame.timestamp_s` is a frame's age."""
         return time.monotonic() - self._clock_origin
 
+    def age_s(self, frame: Frame) -> float:
+        """Seconds since `frame` (delivered by this thread) was captured: the latency so far."""
+        return self.clock_s() - frame.timestamp_s
+
     @property
     def state(self) -> CaptureState:
         return self._state
@@ -293,7 +297,7 @@ class CaptureThread:
                 if not (self.source.is_live and self.reconnect):
                     raise
                 self.error = error
-                log.warning("%s: %s; reconnecting", self.source.name, error)
+                log.warning("%s; reconnecting (%s)", error, self.source.name)
                 if not self._reopen_with_backoff():
                     return None
                 continue

@@ -58,6 +58,8 @@ class ImageSource(FrameSource):
         self._image = None
 
     def seek(self, frame_index: int) -> None:
+        if not self._is_open:
+            self.open()
         self._next_index = clamp_index(frame_index, self.frame_count)
 
 
@@ -120,6 +122,8 @@ class FolderSource(FrameSource):
         pass
 
     def seek(self, frame_index: int) -> None:
+        if not self._is_open:
+            self.open()
         self._position = clamp_index(frame_index, len(self.files) or None)
 
 

@@ -163,6 +163,8 @@ class SampleSource(FrameSource):
     def seek(self, frame_index: int) -> None:
         if self.is_live:
             super().seek(frame_index)
+        if not self._is_open:
+            self.open()
         self._next_index = clamp_index(frame_index, self.frame_count)
 
     def render(self, frame_index: int) -> np.ndarray:

@@ -8,6 +8,7 @@ the newest frame is dropped and counted in `frames_skipped`.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -127,6 +128,7 @@ class Recorder:
         self._container: av.container.OutputContainer | None = None
         self._stream: av.VideoStream | None = None
         self._size_wh: tuple[int, int] | None = None
+        self._complete_bytes = 0
         self._check_target()
         self._thread = threading.Thread(target=self._encode_loop, name=f"recorder-{self.path.name}", daemon=True)
         self._thread.start()
@@ -250,8 +252,12 @@ class Recorder:
         frame = frame.reformat(format="yuv420p")
         frame.pts = pts
         frame.time_base = TIME_BASE
-        for packet in self._stream.encode(frame):
+        packets = self._stream.encode(frame)
+        for packet in packets:
             self._container.mux(packet)
+        if packets:
+            # Every muxed packet is flushed to the OS, so this many bytes form a valid file prefix.
+            self._complete_bytes = os.path.getsize(self.path)
         self._last_pts = pts
         with self._count_lock:
             self.frames_written += 1
@@ -329,6 +335,8 @@ class Recorder:
                 self._container.close()
             except Exception:  # noqa: BLE001 - the file system already failed; the fragments written stay
                 log.debug("closing %s after failure also failed", self.path, exc_info=True)
+            if isinstance(error, OSError):
+                self._cut_partial_fragment()
         self._container = self._stream = None
         # Unblock a `close()` waiting to put the stop marker, and free the queued frames' memory.
         while True:
@@ -336,6 +344,15 @@ class Recorder:
                 self._queue.get_nowait()
             except queue.Empty:
                 break
+
+
+    def _cut_partial_fragment(self) -> None:
+        """After a write error (disk full), drop the half-written fragment so the file ends cleanly."""
+        try:
+            if self._complete_bytes and os.path.getsize(self.path) > self._complete_bytes:
+                os.truncate(self.path, self._complete_bytes)
+        except OSError:
+            log.debug("could not trim %s after the write error", self.path, exc_info=True)
 
 
 def _letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:

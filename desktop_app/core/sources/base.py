@@ -27,6 +27,9 @@ class FrameSource(ABC):
     frame_count: int | None = None
     #: (width, height) of the frames, known after `open()` (None before, or when frames vary in size).
     resolution_wh: tuple[int, int] | None = None
+    #: True when the device buffers frames while nobody reads (cameras, streams): a paused capture keeps
+    #: reading and dropping them, so resuming shows the present instead of a stale backlog.
+    drain_when_paused: bool = False
 
     def __init__(self, name: str) -> None:
         self.name = name

@@ -175,7 +175,7 @@ class CaptureThread:
         return self._paused
 
     def pause(self) -> None:
-        """Stop publishing frames (a live source keeps being drained so that resuming shows the present)."""
+        """Stop publishing frames (cameras and streams keep being drained so that resuming shows the present)."""
         with self._lock:
             self._paused = True
         self._wake.set()
@@ -252,7 +252,7 @@ class CaptureThread:
                 self._apply_seek(seek_to, deliver_now=paused)
                 continue
             self._set_state(CaptureState.PAUSED if paused else CaptureState.RUNNING)
-            if paused and not stepping and not self.source.is_live:
+            if paused and not stepping and not self.source.drain_when_paused:
                 self._wake.wait(0.1)
                 self._wake.clear()
                 continue
@@ -266,7 +266,7 @@ class CaptureThread:
                         continue
                     return CaptureState.FINISHED
             if paused and not stepping:
-                self._held = None  # live source while paused: drained, not shown
+                self._held = None  # a buffering device while paused: drained, not shown
                 continue
             if not stepping and not self._wait_until_due(self._held):
                 continue  # woken by a command: re-evaluate before delivering

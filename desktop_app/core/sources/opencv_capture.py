@@ -55,6 +55,7 @@ class OpenCVLiveSource(FrameSource):
     """
 
     is_live = True
+    drain_when_paused = True
 
     def __init__(self, name: str) -> None:
         super().__init__(name)

@@ -201,3 +201,22 @@ def _broken_folder(tmp_path):
 
     (tmp_path / "x.png").write_text("not a png")
     return FolderSource(tmp_path)
+
+
+@pytest.mark.parametrize("drains", [True, False])
+def test_paused_live_source_shows_nothing_new_and_drains_only_buffering_devices(drains):
+    source = FlakyLiveSource(fail_after=10_000)
+    source.drain_when_paused = drains
+    capture = CaptureThread(source).start()
+    try:
+        capture.wait_for_frame(timeout=5)
+        capture.pause()
+        _wait_until(lambda: capture.state is CaptureState.PAUSED)
+        delivered, reads = capture.frames_delivered, source.reads
+        time.sleep(0.15)
+        assert capture.frames_delivered == delivered
+        assert (source.reads > reads + 5) is drains
+        capture.resume()
+        assert capture.wait_for_frame(newer_than=capture.latest().frame_index, timeout=5) is not None
+    finally:
+        capture.stop()

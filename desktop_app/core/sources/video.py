@@ -6,6 +6,9 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+import cv2
+import numpy as np
+
 from desktop_app.core.errors import SourceError
 from desktop_app.core.frames import Frame
 from desktop_app.core.sources.base import FrameSource, clamp_index
@@ -20,11 +23,15 @@ log = logging.getLogger(__name__)
 _MAX_CONSECUTIVE_DECODE_ERRORS = 50
 
 
+_ROTATIONS = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
+
+
 class VideoFileSource(FrameSource):
     """Any container and codec FFmpeg reads. `timestamp_s` is the frame's presentation time from the
     container, relative to the stream start, so variable-frame-rate files keep their real timing.
 
-    A truncated or partly corrupt file plays up to the damage and then ends with a logged warning.
+    A truncated or partly corrupt file plays up to the damage and then ends with a logged warning. Phone
+    videos stored sideways with a display rotation come out upright.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -66,8 +73,6 @@ class VideoFileSource(FrameSource):
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         self.fps = float(rate) if rate else None
         self.frame_count = self._count_frames(container, stream)
-        width, height = stream.codec_context.width, stream.codec_context.height
-        self.resolution_wh = (width, height) if width and height else None
         self._next_index = 0
         self._restart_decoding()
         self._pending = self._next_decoded()
@@ -75,6 +80,8 @@ class VideoFileSource(FrameSource):
             container.close()
             self._container = None
             raise SourceError(f"'{self.path}' contains no decodable video frames (corrupt or truncated file)")
+        height, width = self._to_bgr(self._pending).shape[:2]
+        self.resolution_wh = (width, height)
 
     def _count_frames(self, container: av.container.InputContainer, stream: av.VideoStream) -> int | None:
         if stream.frames:
@@ -129,7 +136,14 @@ class VideoFileSource(FrameSource):
             return None
         index = self._next_index
         self._next_index += 1
-        return Frame(decoded.to_ndarray(format="bgr24"), index, self._timestamp_s(decoded, index))
+        return Frame(self._to_bgr(decoded), index, self._timestamp_s(decoded, index))
+
+    @staticmethod
+    def _to_bgr(decoded: av.VideoFrame) -> np.ndarray:
+        image = decoded.to_ndarray(format="bgr24")
+        # The display matrix says how far to turn the stored picture counter-clockwise to show it upright.
+        turn = _ROTATIONS.get(round(getattr(decoded, "rotation", 0) or 0) % 360)
+        return np.ascontiguousarray(cv2.rotate(image, turn)) if turn is not None else image
 
     def _timestamp_s(self, decoded: av.VideoFrame, index: int) -> float:
         if decoded.pts is not None and self._time_base:

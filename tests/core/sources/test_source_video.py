@@ -114,3 +114,31 @@ def test_long_clip_reads_without_dropping(tmp_path):
     with VideoFileSource(path) as source:
         indices = [f.frame_index for f in source]
     assert indices == list(range(120))
+
+
+@pytest.mark.parametrize(("degrees", "corner_rc"), [(0, (0, 0)), (90, (-1, 0)), (-90, (0, -1)), (180, (-1, -1))])
+def test_display_rotation_is_applied(tmp_path, degrees, corner_rc):
+    import av
+    from fractions import Fraction
+
+    path = tmp_path / "phone.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.set_display_rotation(degrees)
+        image = np.zeros((48, 64, 3), np.uint8)
+        image[:12, :12] = 255  # a white mark in the stored picture's top-left corner
+        for index in range(2):
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            frame.pts, frame.time_base = index, Fraction(1, 10)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    with VideoFileSource(path) as source:
+        upright = source.read().image
+        turned = degrees % 180 != 0
+        assert source.resolution_wh == ((48, 64) if turned else (64, 48))
+    assert upright.shape[:2] == ((64, 48) if turned else (48, 64))
+    row, col = corner_rc
+    assert upright[row, col].mean() > 200, "the mark ends in the corner a player shows it in"

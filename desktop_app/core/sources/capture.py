@@ -8,6 +8,7 @@ import time
 from enum import Enum
 from typing import Callable
 
+from desktop_app.core.errors import SourceError
 from desktop_app.core.frames import Frame
 from desktop_app.core.sources.base import FrameSource
 
@@ -78,7 +79,7 @@ class CaptureThread:
     seeks and loops) and `timestamp_s` is `clock_s()` at delivery; `position` / `position_s` give the frame's
     place in the source. File sources play at their native rate when `realtime` (with pause, step, seek and
     loop); live sources that fail are reopened with back-off. Errors never reach the consumer's thread: they
-    land in `error` and `state`.
+    land in `error` and `state`. A `mailbox` passed in is shared, so it is not closed when capture ends.
     """
 
     def __init__(
@@ -97,6 +98,8 @@ class CaptureThread:
         self.realtime = realtime
         self.loop = loop
         self.reconnect = reconnect
+        # A mailbox passed in may outlive this capture (shared across source switches): never close it.
+        self._owns_mailbox = mailbox is None
         self.mailbox = mailbox or LatestFrameMailbox()
         self.min_backoff_s = min_backoff_s
         self.max_backoff_s = max_backoff_s
@@ -240,7 +243,8 @@ class CaptureThread:
             except Exception:  # closing must not mask the state
                 log.exception("%s: closing failed", self.source.name)
             self._set_state(final)
-            self.mailbox.close()
+            if self._owns_mailbox:
+                self.mailbox.close()
 
     def _loop(self) -> CaptureState:
         while not self._stop_requested:
@@ -293,7 +297,8 @@ class CaptureThread:
         while not self._stop_requested:
             try:
                 frame = self.source.read()
-            except Exception as error:
+            except (SourceError, OSError) as error:
+                # Device trouble is worth a reconnect; any other exception is a bug and fails the capture.
                 if not (self.source.is_live and self.reconnect):
                     raise
                 self.error = error

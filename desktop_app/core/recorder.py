@@ -165,6 +165,8 @@ class Recorder:
             now = time.monotonic()
             self._wall_origin = now if self._wall_origin is None else self._wall_origin
             timestamp_s = now - self._wall_origin
+        if self.drop_when_busy and self._queue.full():
+            return self._skip()  # decided before copying: a dropped frame should cost nothing
         # A copy: the caller may reuse or draw into its buffer while the encoder still holds this one.
         item = (np.array(image_bgr, copy=True, order="C"), float(timestamp_s))
         if not self.drop_when_busy:
@@ -172,10 +174,13 @@ class Recorder:
         try:
             self._queue.put_nowait(item)
         except queue.Full:
-            with self._count_lock:
-                self.frames_skipped += 1
-            return False
+            return self._skip()
         return True
+
+    def _skip(self) -> bool:
+        with self._count_lock:
+            self.frames_skipped += 1
+        return False
 
     def _put_waiting(self, item: tuple[np.ndarray, float]) -> bool:
         while self.is_recording:

@@ -1,0 +1,32 @@
+"""Pure overlays over BGR uint8 frames: boxes, masks, keypoints, top-k bars, HUD, banners, heatmaps and tiling.
+
+Every public function returns a new frame and never modifies its input; the `*_into` variants draw in place on
+a canvas the caller owns (that is how `annotate` makes a single copy per frame).
+"""
+
+from desktop_app.core.render.annotate import annotate, draw_detections_into
+from desktop_app.core.render.boxes import box_label, draw_boxes, draw_boxes_into
+from desktop_app.core.render.classify import draw_classification, draw_classification_into
+from desktop_app.core.render.colors import (
+    PALETTE,
+    class_color,
+    detection_colors,
+    readable_text_color,
+    track_color,
+)
+from desktop_app.core.render.heatmap import Colormap, colorize, overlay_heatmap
+from desktop_app.core.render.hud import UNTRAINED_TEXT, BannerLevel, Edge, draw_banner, draw_hud
+from desktop_app.core.render.masks import draw_masks, draw_masks_into
+from desktop_app.core.render.pose import COCO_KEYPOINTS, COCO_SKELETON, draw_pose, draw_pose_into
+from desktop_app.core.render.style import DEFAULT_STYLE, ColorBy, Corner, RenderStyle
+from desktop_app.core.render.text import ascii_safe, draw_label
+from desktop_app.core.render.tiling import Layout, Rect, letterbox_rect, pane_at, pane_rects, tile
+
+__all__ = [
+    "COCO_KEYPOINTS", "COCO_SKELETON", "DEFAULT_STYLE", "PALETTE", "UNTRAINED_TEXT",
+    "BannerLevel", "ColorBy", "Colormap", "Corner", "Edge", "Layout", "Rect", "RenderStyle",
+    "annotate", "ascii_safe", "box_label", "class_color", "colorize", "detection_colors", "draw_banner",
+    "draw_boxes", "draw_boxes_into", "draw_classification", "draw_classification_into", "draw_detections_into",
+    "draw_hud", "draw_label", "draw_masks", "draw_masks_into", "draw_pose", "draw_pose_into", "letterbox_rect",
+    "overlay_heatmap", "pane_at", "pane_rects", "readable_text_color", "tile", "track_color",
+]

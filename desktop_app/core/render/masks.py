@@ -1,0 +1,136 @@
+"""Translucent instance masks with outlines, in one blend per frame.
+
+Each mask is only read inside its own region (its box, or its exact bounding box), where it writes a colour
+index into one small index map covering the union of the regions. The index map becomes a colour overlay by
+table lookup, and a single blend over that union lands on the masked pixels only. No full-frame array is
+allocated per object, and pixels outside every mask are never written.
+
+Outlines are the mask minus its erosion, taken on the same crop and written into the same index map (drawn
+opaque). That is exact to the pixel and about 8x cheaper than tracing contours and drawing them with thick
+lines, which alone would take more than the whole 5 ms frame budget for 30 masks at 720p.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from desktop_app.core.models.results import Detections
+from desktop_app.core.render.canvas import new_canvas
+from desktop_app.core.render.colors import detection_colors
+from desktop_app.core.render.style import DEFAULT_STYLE, RenderStyle
+
+Region = tuple[int, int, int, int]  # x0, y0, x1, y1, half-open
+
+# Upsampled YOLO masks can bleed a pixel or two past the box they were cropped to.
+_BOX_MARGIN_PX = 2
+_OUTLINE_FLAG = 128
+_MAX_COLORS = _OUTLINE_FLAG - 1
+
+
+@lru_cache(maxsize=16)
+def _outline_kernel(outline_px: int) -> np.ndarray:
+    # Eroding by a (2t+1) square strips t pixels from every side: the outline is t pixels wide.
+    return cv2.getStructuringElement(cv2.MORPH_RECT, (2 * outline_px + 1, 2 * outline_px + 1))
+
+
+def mask_regions(masks: np.ndarray, xyxy: np.ndarray | None, within_boxes: bool) -> list[Region | None]:
+    """Where each mask can have pixels: its box plus a margin, or its exact bounding box; None when empty."""
+    height, width = masks.shape[1:]
+    if within_boxes and xyxy is not None:
+        finite = np.isfinite(xyxy).all(axis=1)
+        boxes = np.where(finite[:, None], xyxy, 0.0)
+        lows = np.floor(boxes[:, :2]) - _BOX_MARGIN_PX
+        highs = np.ceil(boxes[:, 2:]) + _BOX_MARGIN_PX
+        limits = np.array([width, height], np.float64)
+        lows = np.clip(lows, 0, limits).astype(np.int64)
+        highs = np.clip(highs, 0, limits).astype(np.int64)
+        keep = finite & (highs > lows).all(axis=1)
+        return [(int(a), int(b), int(c), int(d)) if ok else None
+                for (a, b), (c, d), ok in zip(lows.tolist(), highs.tolist(), keep.tolist())]
+    regions: list[Region | None] = []
+    for mask in masks:
+        x, y, w, h = cv2.boundingRect(mask.view(np.uint8))
+        regions.append((x, y, x + w, y + h) if w and h else None)
+    return regions
+
+
+def draw_masks_into(
+    canvas: np.ndarray,
+    masks: np.ndarray,
+    colors: np.ndarray,
+    alpha: float,
+    *,
+    xyxy: np.ndarray | None = None,
+    within_boxes: bool = True,
+    outline_px: int = 0,
+) -> None:
+    """Blend (n, H, W) bool `masks` onto `canvas` in place with (n, 3) BGR `colors` at opacity `alpha`.
+
+    Where masks overlap, the earlier (more confident) one shows. `outline_px` > 0 also draws each outline.
+    """
+    if masks.ndim != 3 or masks.shape[1:] != canvas.shape[:2]:
+        raise ValueError(f"masks must be (n, {canvas.shape[0]}, {canvas.shape[1]}) to match the frame, "
+                         f"got {masks.shape}")
+    if len(masks) == 0:
+        return
+    if masks.dtype != np.bool_:
+        masks = masks.astype(bool)
+    regions = mask_regions(masks, xyxy, within_boxes)
+    drawn = [i for i, r in enumerate(regions) if r is not None]
+    if not drawn:
+        return
+    ux0 = min(regions[i][0] for i in drawn)
+    uy0 = min(regions[i][1] for i in drawn)
+    ux1 = max(regions[i][2] for i in drawn)
+    uy1 = max(regions[i][3] for i in drawn)
+
+    # Index map values: 0 = no mask, 1..127 = fill colour c, 128 + c = outline in colour c.
+    # Colours packed into one integer each: a 1-D unique is far cheaper than np.unique(axis=0).
+    drawn_colors = np.asarray(colors, np.uint8)[drawn]
+    packed = drawn_colors.astype(np.int32) @ np.array([1 << 16, 1 << 8, 1], np.int32)
+    unique_packed, first, color_index = np.unique(packed, return_index=True, return_inverse=True)
+    if len(unique_packed) > _MAX_COLORS:
+        raise ValueError(f"at most {_MAX_COLORS} distinct mask colours per frame, got {len(unique_packed)}")
+    unique_colors = drawn_colors[first]
+    color_index = color_index.reshape(-1).astype(np.uint8) + 1
+    index_map = np.zeros((uy1 - uy0, ux1 - ux0), np.uint8)
+    kernel = _outline_kernel(outline_px) if outline_px > 0 else None
+    # Last to first, so that the first (most confident) object is written last and shows on top.
+    for k in range(len(drawn) - 1, -1, -1):
+        x0, y0, x1, y1 = regions[drawn[k]]
+        cell = index_map[y0 - uy0:y1 - uy0, x0 - ux0:x1 - ux0]
+        crop = masks[drawn[k], y0:y1, x0:x1].view(np.uint8)
+        if kernel is None:
+            values = np.full(cell.shape, color_index[k], np.uint8)
+        else:
+            # crop is 0/1: (c + 128) on the mask minus 128 on its erosion leaves c inside and c + 128 on the
+            # outline, in one pass. Erosion treats pixels past the crop as set, so a mask cut by the frame edge
+            # gets no outline along that edge.
+            eroded = cv2.erode(crop, kernel)
+            values = cv2.addWeighted(crop, float(color_index[k] | _OUTLINE_FLAG), eroded, -float(_OUTLINE_FLAG), 0.0)
+        cv2.copyTo(values, crop, cell)
+
+    tables = np.zeros((3, 256), np.uint8)
+    tables[:, 1:len(unique_colors) + 1] = unique_colors.T
+    tables[:, _OUTLINE_FLAG + 1:_OUTLINE_FLAG + len(unique_colors) + 1] = unique_colors.T
+    overlay = cv2.merge([cv2.LUT(index_map, tables[c]) for c in range(3)])
+    roi = canvas[uy0:uy1, ux0:ux1]
+    blended = cv2.addWeighted(roi, 1.0 - alpha, overlay, alpha, 0.0)
+    cv2.copyTo(blended, index_map, roi)  # only the masked pixels change
+    if kernel is not None:
+        _, outline = cv2.threshold(index_map, _OUTLINE_FLAG - 1, 255, cv2.THRESH_BINARY)
+        cv2.copyTo(overlay, outline, roi)
+
+
+def draw_masks(image: np.ndarray, detections: Detections, style: RenderStyle | None = None) -> np.ndarray:
+    """A copy of `image` with the detections' instance masks (if any) blended in and outlined."""
+    style = style or DEFAULT_STYLE
+    canvas = new_canvas(image)
+    if detections.mask is not None:
+        draw_masks_into(canvas, detections.mask, detection_colors(detections, style.color_by), style.mask_alpha,
+                        xyxy=detections.xyxy, within_boxes=style.masks_within_boxes,
+                        outline_px=style.line_width_px(canvas.shape) if style.show_outlines else 0)
+    return canvas

@@ -104,14 +104,12 @@ def draw_masks_into(
         cell = index_map[y0 - uy0:y1 - uy0, x0 - ux0:x1 - ux0]
         crop = masks[drawn[k], y0:y1, x0:x1].view(np.uint8)
         if kernel is None:
-            values = np.full(cell.shape, color_index[k], np.uint8)
-        else:
-            # crop is 0/1: (c + 128) on the mask minus 128 on its erosion leaves c inside and c + 128 on the
-            # outline, in one pass. Erosion treats pixels past the crop as set, so a mask cut by the frame edge
-            # gets no outline along that edge.
-            eroded = cv2.erode(crop, kernel)
-            values = cv2.addWeighted(crop, float(color_index[k] | _OUTLINE_FLAG), eroded, -float(_OUTLINE_FLAG), 0.0)
-        cv2.copyTo(values, crop, cell)
+            cv2.copyTo(np.full(cell.shape, color_index[k], np.uint8), crop, cell)
+            continue
+        # The whole mask as outline, then its erosion back to fill: a rim exactly `outline_px` wide remains.
+        # Erosion treats pixels past the crop as set, so a mask cut by the frame edge has no rim along it.
+        cv2.copyTo(np.full(cell.shape, color_index[k] | _OUTLINE_FLAG, np.uint8), crop, cell)
+        cv2.copyTo(np.full(cell.shape, color_index[k], np.uint8), cv2.erode(crop, kernel), cell)
 
     tables = np.zeros((3, 256), np.uint8)
     tables[:, 1:len(unique_colors) + 1] = unique_colors.T

@@ -116,3 +116,11 @@ def test_object_with_an_undrawable_box_is_skipped_and_the_others_drawn(make_dete
     out = draw_masks(gray_frame, det, MASKS_ONLY)
     assert (out[25, 25] == 128).all()
     assert not (out[80, 80] == 128).all()
+
+
+def test_mask_cut_by_the_frame_edge_has_no_outline_along_that_edge(make_detections, gray_frame):
+    mask = square_mask(gray_frame.shape[:2], 0, 40, 50, 90)[None]
+    det = make_detections([[0, 40, 50, 90]], class_id=[4], task=Task.SEGMENT, mask=mask)
+    out = draw_masks(gray_frame, det, RenderStyle(line_width=2, mask_alpha=0.4))
+    assert tuple(out[65, 49]) == class_color(4)  # the real edge is outlined
+    assert np.abs(out[65, 0] - blended((128,) * 3, class_color(4), 0.4)).max() <= 1  # the frame edge is fill

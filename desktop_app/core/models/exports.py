@@ -162,7 +162,7 @@ def _export(model_spec: str | Path, fmt: str, imgsz: int, **export_args: Any) ->
         from ultralytics import YOLO
 
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # torch.jit deprecation notes from the exporters
+            warnings.simplefilter("ignore")  # tracer and deprecation notes from torch's exporters, not for users
             written = Path(YOLO(str(source)).export(format="engine" if fmt == "tensorrt" else fmt, imgsz=imgsz,
                                                     verbose=False, **export_args))
     except Exception as exc:  # exporters fail with many types (missing package, unsupported op)

@@ -6,7 +6,9 @@ manages, and state dicts go through `weights_only=True`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -22,6 +24,7 @@ from desktop_app.core.models.tasks import Task
 log = logging.getLogger(__name__)
 
 _YAML = (".yaml", ".yml")
+BACKENDS = ("torch", "openvino", "onnx", "tensorrt")
 
 
 def _as_task(task: Task | str | None) -> Task | None:
@@ -64,46 +67,80 @@ def _check_task(adapter: ModelAdapter, wanted: Task | None) -> ModelAdapter:
     return adapter
 
 
-def _load_entry(entry: CatalogEntry, device: str, progress: ProgressCallback | None, track: bool) -> ModelAdapter:
+@dataclass(frozen=True, slots=True)
+class _Request:
+    device: str
+    progress: ProgressCallback | None
+    track: bool
+    backend: str
+    imgsz: int
+
+
+def _exported(source: str | Path, request: _Request) -> Path:
+    from desktop_app.core.models.exports import export_for_cpu, export_tensorrt
+
+    if request.backend == "tensorrt":
+        return export_tensorrt(source, request.imgsz, device=select_device(request.device))
+    return export_for_cpu(source, request.backend, request.imgsz)
+
+
+def _ultralytics(source: str | Path, model_id: str | None, request: _Request,
+                 task: Task | None = None) -> ModelAdapter:
     from desktop_app.core.models.ultralytics_adapter import UltralyticsAdapter
 
+    if request.backend != "torch":
+        source = _exported(source, request)  # cached in models/exports after the first time
+    return _with_cpu_fallback(
+        lambda d: UltralyticsAdapter(source, device=d, model_id=model_id, task=task, track=request.track),
+        request.device)
+
+
+def _torch_only(name: str, request: _Request) -> None:
+    if request.backend != "torch":
+        raise ModelError(f"{name} runs on PyTorch only: {request.backend} export is for Ultralytics models")
+
+
+def _load_entry(entry: CatalogEntry, request: _Request) -> ModelAdapter:
     if entry.untrained:
-        return _with_cpu_fallback(
-            lambda d: UltralyticsAdapter(entry.filename, device=d, model_id=entry.model_id, track=track), device)
+        return _ultralytics(entry.filename, entry.model_id, request)
     state = catalog.status(entry)
     if state.state == ModelState.MISSING:
         raise ModelUnavailableError(state.message)
-    path = state.path if state.state == ModelState.AVAILABLE else download_entry(entry, progress)
+    path = state.path if state.state == ModelState.AVAILABLE else download_entry(entry, request.progress)
     assert path is not None
     if entry.adapter == AdapterKind.ULTRALYTICS:
-        return _with_cpu_fallback(
-            lambda d: UltralyticsAdapter(path, device=d, model_id=entry.model_id, track=track), device)
+        return _ultralytics(path, entry.model_id, request)
+    _torch_only(entry.model_id, request)
     from desktop_app.core.models import torchvision_adapter as tv
 
     if entry.adapter == AdapterKind.EFFICIENTNET_LITE:
-        return _with_cpu_fallback(lambda d: tv.load_efficientnet_lite0(path, d, model_id=entry.model_id), device)
+        return _with_cpu_fallback(lambda d: tv.load_efficientnet_lite0(path, d, model_id=entry.model_id),
+                                  request.device)
     assert entry.torchvision_weights is not None
     return _with_cpu_fallback(
         lambda d: tv.load_torchvision_classifier(entry.torchvision_weights, path, d, model_id=entry.model_id),
-        device)
+        request.device)
 
 
-def _load_file(path: Path, device: str, task: Task | None, track: bool) -> ModelAdapter:
-    from desktop_app.core.models.ultralytics_adapter import UltralyticsAdapter
-
+def _load_file(path: Path, request: _Request, task: Task | None) -> ModelAdapter:
     suffix = path.suffix.lower()
     if suffix == ".pth":
-        return _load_state_dict(path, device)
-    if suffix in (".pt", *_YAML) or export_backend(path) is not None:
+        _torch_only(path.name, request)
+        return _load_state_dict(path, request.device)
+    if export_backend(path) is not None:
+        if request.backend != "torch":
+            log.info("%s is already an exported model; using it as it is", path.name)
+        return _ultralytics(path, None, dataclasses.replace(request, backend="torch"), task)
+    if suffix in (".pt", *_YAML):
         try:
-            return _with_cpu_fallback(
-                lambda d: UltralyticsAdapter(path, device=d, task=task, track=track), device)
+            return _ultralytics(path, None, request, task)
         except ModelError as ultralytics_error:
             if suffix != ".pt":
                 raise
             # A .pt can also be a bare classifier state dict (torch.save(model.state_dict(), ...)).
             try:
-                return _load_state_dict(path, device)
+                _torch_only(path.name, request)
+                return _load_state_dict(path, request.device)
             except ModelError:
                 raise ultralytics_error from None
     raise ModelError(f"{path.name} is not a model format CNN Lens can open: use an Ultralytics .pt, a .yaml, "
@@ -130,15 +167,21 @@ def _not_found(spec: str) -> ModelNotFoundError:
 
 
 def load_model(spec: str | Path, device: str = "auto", task: Task | str | None = None,
-               progress: ProgressCallback | None = None, *, track: bool = False) -> ModelAdapter:
+               progress: ProgressCallback | None = None, *, track: bool = False, backend: str = "torch",
+               imgsz: int = 640) -> ModelAdapter:
     """Load a model ready to predict: `spec` is a catalog id (`yolo11n-pose`, `efficientnet-lite0`), a YAML name
     (`yolo11n-seg.yaml`: real architecture, untrained) or a path to a model file the user chose.
 
     The task comes from the model itself; a `task` that does not match raises `ModelTaskError`. A catalog model
     that is not on this machine is downloaded (reporting `progress(done_bytes, total_bytes)`) when online.
+    `backend` `openvino` / `onnx` (CPU) or `tensorrt` (CUDA) runs an Ultralytics model through an export at
+    `imgsz`, made once and cached in the models folder. `track` fills track ids on detections.
     Raises `ModelNotFoundError` (with the closest ids), `ModelUnavailableError` or `ModelError`.
     """
     wanted = _as_task(task)
+    if backend not in BACKENDS:
+        raise ModelError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
+    request = _Request(device, progress, track, backend, imgsz)
     text = str(spec).strip()
     if not text:
         raise ModelNotFoundError("no model given; run `cnnlens models` to list the catalog")
@@ -147,16 +190,14 @@ def load_model(spec: str | Path, device: str = "auto", task: Task | str | None =
     if entry is not None:
         if wanted is not None and entry.task != wanted:
             raise _task_error(entry.display_name, entry.task, wanted)
-        return _load_entry(entry, device, progress, track)
+        return _load_entry(entry, request)
     if path.exists():
         log.info("loading model file %s (model files can run code: only files the user chose)", path)
-        return _check_task(_load_file(path, device, wanted, track), wanted)
+        return _check_task(_load_file(path, request, wanted), wanted)
     if text.lower().endswith(_YAML) and "/" not in text and "\\" not in text:
         # A YAML name Ultralytics knows but the catalog does not list (another size or family).
-        from desktop_app.core.models.ultralytics_adapter import UltralyticsAdapter
-
         try:
-            adapter = _with_cpu_fallback(lambda d: UltralyticsAdapter(text, device=d, track=track), device)
+            adapter = _ultralytics(text, None, request)
         except ModelError as exc:
             raise _not_found(text) from exc
         return _check_task(adapter, wanted)

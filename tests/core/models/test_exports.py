@@ -101,3 +101,25 @@ def test_export_format_and_source_are_checked(tmp_path):
         export_for_cpu("yolo11n.yaml", "tflite")
     with pytest.raises(ModelError, match="not an Ultralytics .pt file"):
         export_for_cpu(tmp_path / "absent.pt", "onnx")
+
+
+@pytest.mark.slow
+@needs_onnx
+def test_a_catalog_model_can_run_through_a_cached_onnx_export(private_models_dir, zidane_frame):
+    model = load_model("yolo11n-pose", backend="onnx", imgsz=320)
+    try:
+        assert (model.info.model_id, model.info.backend, model.info.task) == ("yolo11n-pose", "onnx", Task.POSE)
+        result = model.predict(zidane_frame, PredictOptions())
+        assert len(result) == 2 and result.keypoints.shape == (2, 17, 3)
+    finally:
+        model.close()
+    assert len(list((private_models_dir / "exports").glob("yolo11n-pose-320-*/yolo11n-pose.onnx"))) == 1
+
+
+@pytest.mark.parametrize("spec, backend, message", [
+    ("efficientnet-lite0", "openvino", "runs on PyTorch only"),
+    ("yolo11n-pose", "coreml", "unknown backend"),
+])
+def test_backend_choices_are_checked(spec, backend, message):
+    with pytest.raises(ModelError, match=message):
+        load_model(spec, backend=backend)

@@ -4,6 +4,7 @@ project's result types. No Ultralytics object leaves this module.
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import time
@@ -38,12 +39,17 @@ def _ultralytics():
     return import_ultralytics()
 
 
-def half_kwargs() -> dict[str, Any]:
-    """The predict/export argument for fp16 in the installed Ultralytics (`quantize=16` in 8.4+, else `half`)."""
+@functools.lru_cache(maxsize=1)
+def _half_argument() -> str:
     _ultralytics()
     from ultralytics.cfg import DEFAULT_CFG_DICT
 
-    return {"quantize": 16} if "quantize" in DEFAULT_CFG_DICT else {"half": True}
+    return "quantize" if "quantize" in DEFAULT_CFG_DICT else "half"
+
+
+def half_kwargs() -> dict[str, Any]:
+    """The predict/export argument for fp16 in the installed Ultralytics (`quantize=16` in 8.4+, else `half`)."""
+    return {"quantize": 16} if _half_argument() == "quantize" else {"half": True}
 
 
 def _dataset_names(dataset: str) -> dict[int, str]:

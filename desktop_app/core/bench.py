@@ -1,0 +1,298 @@
+"""`cnnlens bench`: the CNN Lens pipeline measured against a plain Ultralytics predict loop, on the same frames.
+
+Every variant runs in the same process on the same decoded clip, after its own warm-up, so ratios are fair:
+- baseline: `YOLO(weights).predict(clip, stream=True)`, the loop most people write;
+- pipeline: source → model → render → compose (headless, no display);
+- pipeline + recording, 4 panes, feature maps on (where the insight views are installed);
+- live latency: a 30 FPS paced source through the capture thread, frame age when it would be painted.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from desktop_app.core.frames import Frame
+from desktop_app.core.models.base import PredictOptions
+from desktop_app.core.pipeline import PaneSpec, Pipeline
+from desktop_app.core.processing import build_pipeline
+
+log = logging.getLogger(__name__)
+
+WARMUP_FRAMES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class BenchConfig:
+    """What to measure. `frames` is the number of timed frames per variant."""
+
+    source: str = "sample"
+    model: str = "yolo11n-pose"
+    frames: int = 60
+    device: str = "auto"
+    imgsz: int = 640
+    quick: bool = False
+    latency_s: float = 10.0
+
+
+@dataclass(slots=True)
+class VariantResult:
+    """Throughput and mean per-stage times of one measured variant."""
+
+    name: str
+    frames: int
+    wall_s: float
+    stage_ms: dict = field(default_factory=dict)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
+    def ms_per_frame(self) -> float:
+        return 1000.0 * self.wall_s / self.frames if self.frames else 0.0
+
+
+@dataclass(slots=True)
+class BenchReport:
+    """All variants plus the ratios the performance targets are stated in."""
+
+    config: BenchConfig
+    device: str = ""
+    variants: dict = field(default_factory=dict)
+    ratios: dict = field(default_factory=dict)
+    latency_ms: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "config": asdict(self.config), "device": self.device,
+            "variants": {k: {"fps": v.fps, "ms_per_frame": v.ms_per_frame, "frames": v.frames,
+                             "stage_ms": v.stage_ms} for k, v in self.variants.items()},
+            "ratios": self.ratios, "latency_ms": self.latency_ms, "notes": self.notes,
+        }
+
+    def format_table(self) -> str:
+        lines = [f"model {self.config.model}  imgsz {self.config.imgsz}  device {self.device}  "
+                 f"{self.config.frames} frames per variant", ""]
+        lines.append(f"{'variant':<28}{'FPS':>8}{'ms/frame':>10}  stages (ms)")
+        for v in self.variants.values():
+            stages = " ".join(f"{k} {ms:.1f}" for k, ms in v.stage_ms.items())
+            lines.append(f"{v.name:<28}{v.fps:>8.1f}{v.ms_per_frame:>10.1f}  {stages}")
+        if self.ratios:
+            lines += ["", "ratios (target in brackets)"]
+            lines += [f"  {name:<48}{value:6.3f}" for name, value in self.ratios.items()]
+        if self.latency_ms:
+            lines += ["", "live latency, capture to display (ms): " +
+                      "  ".join(f"{k} {v:.1f}" for k, v in self.latency_ms.items())]
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def capture_clip(source_spec: str, frames: int, folder: Path) -> tuple[list[Frame], Path]:
+    """Read `frames` frames (+ warm-up) from the source and also write them to an MP4 the baseline can read."""
+    import cv2
+
+    from desktop_app.core.sources import open_source
+
+    wanted = frames + WARMUP_FRAMES
+    collected: list[Frame] = []
+    with open_source(source_spec, duration_s=wanted / 30.0 + 1.0) as source:
+        while len(collected) < wanted and (frame := source.read()) is not None:
+            collected.append(frame)
+    if not collected:
+        raise ValueError(f"{source_spec} delivered no frames to measure")
+    h, w = collected[0].image.shape[:2]
+    clip = folder / "bench_clip.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))
+    for frame in collected:
+        writer.write(frame.image if frame.image.shape[:2] == (h, w) else cv2.resize(frame.image, (w, h)))
+    writer.release()
+    return collected, clip
+
+
+def _time_pipeline(name: str, pipeline: Pipeline, frames: list[Frame],
+                   on_output: Callable | None = None) -> VariantResult:
+    for frame in frames[:WARMUP_FRAMES]:
+        out = pipeline.process(frame)
+        if on_output:
+            on_output(out, frame)
+    totals: dict[str, float] = {}
+    timed = frames[WARMUP_FRAMES:]
+    started = time.perf_counter()
+    for frame in timed:
+        out = pipeline.process(frame)
+        if on_output:
+            on_output(out, frame)
+        for pane in out.panes:
+            for key in ("preprocess_ms", "inference_ms", "postprocess_ms"):
+                totals[key[:-3]] = totals.get(key[:-3], 0.0) + getattr(pane.timings, key)
+        totals["render"] = totals.get("render", 0.0) + out.stage_ms.get("render", 0.0)
+        totals["compose"] = totals.get("compose", 0.0) + out.stage_ms.get("compose", 0.0)
+    wall = time.perf_counter() - started
+    return VariantResult(name, len(timed), wall, {k: v / len(timed) for k, v in totals.items()})
+
+
+def _time_baseline(weights: str, clip: Path, config: BenchConfig, device: str, frames: int) -> VariantResult:
+    from desktop_app.core.env import import_ultralytics
+
+    yolo = import_ultralytics().YOLO(weights)
+    count, started = 0, None
+    for _ in yolo.predict(str(clip), stream=True, imgsz=config.imgsz, device=device, verbose=False):
+        count += 1
+        if count == WARMUP_FRAMES:
+            started = time.perf_counter()
+    wall = time.perf_counter() - started if started else 0.0
+    return VariantResult("baseline: YOLO.predict loop", count - WARMUP_FRAMES, wall)
+
+
+def _time_decode(clip: Path) -> float:
+    from desktop_app.core.sources import open_source
+
+    with open_source(str(clip)) as source:
+        started, count = time.perf_counter(), 0
+        while source.read() is not None:
+            count += 1
+    return 1000.0 * (time.perf_counter() - started) / max(count, 1)
+
+
+def _ultralytics_weights(model_spec: str) -> str | None:
+    """The weights path the baseline loads for `model_spec`, or None for non-Ultralytics models."""
+    from desktop_app.core.models.loader import resolve_ultralytics_weights
+
+    return resolve_ultralytics_weights(model_spec)
+
+
+def run_bench(config: BenchConfig, log_progress: Callable[[str], None] = log.info) -> BenchReport:
+    """Measure every variant on the same frames and return the report with its ratios."""
+    from desktop_app.core.models.device import select_device
+    from desktop_app.core.recorder import Recorder
+
+    device = select_device(config.device)
+    report = BenchReport(config, device=device)
+    options = PredictOptions(imgsz=config.imgsz)
+    with tempfile.TemporaryDirectory(prefix="cnnlens-bench-") as tmp:
+        folder = Path(tmp)
+        log_progress(f"capturing {config.frames} frames from {config.source}")
+        frames, clip = capture_clip(config.source, config.frames, folder)
+        decode_ms = _time_decode(clip)
+
+        task = _task_of(config.model, device)
+        spec = PaneSpec(task, config.model, options)
+        weights = _ultralytics_weights(config.model)
+        if weights is not None:
+            log_progress("baseline: plain Ultralytics predict loop")
+            base = _time_baseline(weights, clip, config, device, config.frames)
+            report.variants["baseline"] = base
+        else:
+            report.notes.append(f"{config.model} is not an Ultralytics model: no predict-loop baseline")
+
+        log_progress("pipeline: source → model → render → compose")
+        single_pipe = build_pipeline([spec], device, hud=True)
+        try:
+            single = _time_pipeline("pipeline", single_pipe, frames)
+            single.stage_ms = {"capture": decode_ms, **single.stage_ms}
+            report.variants["pipeline"] = single
+
+            log_progress("pipeline + recording")
+            recorder = Recorder(folder / "bench_record.mp4", fps_hint=30.0)
+            try:
+                rec = _time_pipeline("pipeline + recording", single_pipe, frames,
+                                     lambda out, frame: recorder.write(out.composed, frame.timestamp_s))
+            finally:
+                recorder.close()
+            rec.stage_ms["skipped"] = float(getattr(recorder, "frames_skipped", 0))
+            report.variants["recording"] = rec
+        finally:
+            single_pipe.close()
+
+        if "baseline" in report.variants:
+            report.ratios["pipeline / predict loop FPS  [>= 0.95]"] = single.fps / report.variants["baseline"].fps
+        report.ratios["recording on / off FPS  [>= 0.95]"] = rec.fps / single.fps
+
+        if not config.quick:
+            log_progress("4 panes on the same frame")
+            four_pipe = build_pipeline([spec] * 4, device, hud=True)
+            try:
+                four = _time_pipeline("4 panes", four_pipe, frames)
+            finally:
+                four_pipe.close()
+            report.variants["four"] = four
+            report.ratios["4 panes FPS / (1 / 4 single times)  [>= 0.95]"] = four.fps / (single.fps / 4)
+            features = _time_features(config, device, options, frames, log_progress)
+            if features is not None:
+                report.variants["features"] = features
+                report.ratios["feature maps on / task alone time  [<= 1.10]"] = (
+                    features.ms_per_frame / single.ms_per_frame)
+            else:
+                report.notes.append("feature-map view not available for this model: not measured")
+            log_progress(f"live latency for {config.latency_s:.0f} s with a 30 FPS source")
+            report.latency_ms = measure_live_latency(spec, device, config.latency_s)
+            if report.latency_ms:
+                report.ratios["latency p50 / inference time  [<= 1.5]"] = (
+                    report.latency_ms["p50"] / max(single.stage_ms.get("inference", 1e-9), 1e-9))
+    return report
+
+
+def _task_of(model_spec: str, device: str) -> str:
+    from desktop_app.core.models.loader import load_model
+
+    adapter = load_model(model_spec, device=device)
+    try:
+        return adapter.info.task.value
+    finally:
+        adapter.close()
+
+
+def _time_features(config: BenchConfig, device: str, options: PredictOptions, frames: list[Frame],
+                   log_progress: Callable[[str], None]) -> VariantResult | None:
+    from desktop_app.core.panes import pane_kinds
+
+    if "features" not in pane_kinds():
+        return None
+    log_progress("feature maps on (same forward pass)")
+    pipe = build_pipeline([PaneSpec("features", config.model, options)], device, hud=True)
+    try:
+        return _time_pipeline("feature maps on", pipe, frames)
+    finally:
+        pipe.close()
+
+
+def measure_live_latency(spec: PaneSpec, device: str, seconds: float) -> dict:
+    """Run the live path (paced sample → capture thread → newest frame → pipeline) and report frame age in ms
+    at the moment the composed frame is ready to paint: p50, p95, max, and the p50 of the first and last
+    quarters so a latency that builds up over time shows."""
+    from desktop_app.core.sources import CaptureThread, open_source
+
+    pipeline = build_pipeline([spec], device, hud=True)
+    ages: list[float] = []
+    source = open_source("sample")  # no duration: live, paced at 30 FPS
+    capture = CaptureThread(source, realtime=True)
+    capture.start()
+    try:
+        deadline = time.monotonic() + seconds
+        last_index = -1
+        while time.monotonic() < deadline:
+            item = capture.latest(newer_than=last_index)
+            if item is None:
+                time.sleep(0.001)
+                continue
+            last_index = item.frame_index
+            pipeline.process(item)
+            ages.append(1000.0 * capture.age_s(item))
+    finally:
+        capture.stop()
+        pipeline.close()
+    if len(ages) < 4:
+        return {}
+    quarter = max(len(ages) // 4, 1)
+    return {"p50": statistics.median(ages), "p95": float(np.percentile(ages, 95)), "max": max(ages),
+            "first_quarter_p50": statistics.median(ages[:quarter]),
+            "last_quarter_p50": statistics.median(ages[-quarter:]), "frames": float(len(ages))}

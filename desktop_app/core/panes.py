@@ -1,0 +1,73 @@
+"""Build the runner that fills a pane from what the user chose (task or view name + model spec).
+
+Task panes load a model and check that its own task matches. Insight views (feature maps, Grad-CAM, …) register
+their own builders here, so the GUI, the CLI and settings all speak the same `TASK:MODEL` language.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Callable
+
+from desktop_app.core.errors import ModelTaskError
+from desktop_app.core.models.tasks import Task
+from desktop_app.core.pipeline import ModelPane, PaneRunner, PaneSpec
+
+ProgressCallback = Callable[[int, int], None]
+RunnerBuilder = Callable[[PaneSpec, str, "ProgressCallback | None"], PaneRunner]
+
+_VIEW_BUILDERS: dict[str, RunnerBuilder] = {}
+_VIEW_DESCRIPTIONS: dict[str, str] = {}
+
+
+def register_view(name: str, builder: RunnerBuilder, description: str) -> None:
+    """Make an insight view available as a pane kind under `name` (e.g. `features`)."""
+    _VIEW_BUILDERS[name] = builder
+    _VIEW_DESCRIPTIONS[name] = description
+
+
+def _ensure_views_registered() -> None:
+    # Views live in desktop_app.core.insight; importing it registers them. Deferred so that start-up and the
+    # plain task path do not pay for it.
+    try:
+        import desktop_app.core.insight.views  # noqa: F401
+    except ImportError:  # the insight views are optional for task panes
+        pass
+
+
+def pane_kinds() -> dict[str, str]:
+    """Every pane kind a user can name, with a one-line description."""
+    _ensure_views_registered()
+    kinds = {
+        Task.CLASSIFY.value: "top-5 classes with probability bars",
+        Task.DETECT.value: "boxes with class and confidence",
+        Task.SEGMENT.value: "translucent instance masks with outlines",
+        Task.POSE.value: "keypoints and skeleton",
+    }
+    kinds.update(_VIEW_DESCRIPTIONS)
+    return kinds
+
+
+def validate_kind(name: str) -> str:
+    """Return `name` if it is a pane kind, else raise ValueError suggesting the closest one."""
+    kinds = pane_kinds()
+    if name in kinds:
+        return name
+    close = difflib.get_close_matches(name, list(kinds), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"unknown task {name!r}{hint} (choose from: {', '.join(kinds)})")
+
+
+def build_runner(spec: PaneSpec, device: str = "auto", progress: ProgressCallback | None = None) -> PaneRunner:
+    """Load what `spec` asks for and return a ready runner. Raises CnnLensError subclasses on user errors."""
+    kind = validate_kind(spec.task)
+    if kind in _VIEW_BUILDERS:
+        return _VIEW_BUILDERS[kind](spec, device, progress)
+    from desktop_app.core.models.loader import load_model
+
+    task = Task(kind)
+    adapter = load_model(spec.model, device=device, task=task, progress=progress)
+    if adapter.info.task is not task:  # loaders check too; this guards adapters that do not
+        adapter.close()
+        raise ModelTaskError(f"{spec.model} is a {adapter.info.task.value} model, not {task.value}")
+    return ModelPane(adapter, spec.options, task)

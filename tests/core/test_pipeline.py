@@ -1,0 +1,132 @@
+"""Pipeline: fan-out of one frame to every pane, atomic swaps, failing panes, layouts, settings form."""
+
+import numpy as np
+import pytest
+
+from desktop_app.core.errors import ModelError
+from desktop_app.core.frames import Frame
+from desktop_app.core.models.base import ModelAdapter, ModelInfo, PredictOptions
+from desktop_app.core.models.results import Classification, Detections, StageTimes
+from desktop_app.core.models.tasks import Task
+from desktop_app.core.pipeline import ModelPane, PaneSpec, Pipeline, RateMeter
+from desktop_app.core.render import Layout
+
+
+class FakeDetector(ModelAdapter):
+    """Finds one box in the middle of the frame and remembers every frame it saw."""
+
+    def __init__(self, name="fake", fail=False, untrained=False):
+        self.info = ModelInfo(name, Task.DETECT, {0: "person"}, "cpu", untrained=untrained)
+        self.seen: list[int] = []
+        self.closed = False
+        self.fail = fail
+
+    def predict(self, frame, options):
+        if self.fail:
+            raise ModelError("model exploded")
+        self.seen.append(frame.frame_index)
+        h, w = frame.image.shape[:2]
+        return Detections(frame.frame_index, frame.timestamp_s, [[w / 4, h / 4, 3 * w / 4, 3 * h / 4]], [0.9], [0],
+                          ("person",), timings=StageTimes(1.0, 2.0, 0.5))
+
+    def close(self):
+        self.closed = True
+
+
+def make_frame(index=0, h=120, w=160):
+    return Frame(np.full((h, w, 3), 90, np.uint8), index, index / 30)
+
+
+def test_every_pane_sees_the_same_frame():
+    detectors = [FakeDetector(f"m{i}") for i in range(4)]
+    pipeline = Pipeline([ModelPane(d) for d in detectors], Layout.FOUR)
+    for i in range(3):
+        out = pipeline.process(make_frame(i))
+        assert out.frame_index == i
+        assert [p.result.frame_index for p in out.panes] == [i] * 4
+    assert all(d.seen == [0, 1, 2] for d in detectors)
+
+
+def test_layout_limits_the_panes_that_run_and_sets_the_composed_shape():
+    detectors = [FakeDetector(f"m{i}") for i in range(4)]
+    pipeline = Pipeline([ModelPane(d) for d in detectors], Layout.TWO, hud=False)
+    out = pipeline.process(make_frame())
+    assert len(out.panes) == 2
+    assert detectors[2].seen == [] and detectors[3].seen == []
+    one = Pipeline([ModelPane(FakeDetector())], Layout.ONE, hud=False).process(make_frame())
+    assert out.composed.shape[1] > one.composed.shape[1] or out.composed.shape[0] != one.composed.shape[0]
+
+
+def test_swap_takes_effect_on_next_frame_and_closes_the_old_model():
+    old, new = FakeDetector("old"), FakeDetector("new")
+    pipeline = Pipeline([ModelPane(old)])
+    pipeline.process(make_frame(0))
+    pipeline.swap_runner(0, ModelPane(new))
+    assert not old.closed  # nothing changes until the inference thread takes the next frame
+    out = pipeline.process(make_frame(1))
+    assert old.closed and old.seen == [0]
+    assert new.seen == [1]
+    assert "new" in out.panes[0].label
+
+
+def test_a_failing_pane_reports_why_and_the_others_keep_running():
+    good, bad = FakeDetector("good"), FakeDetector("bad", fail=True)
+    pipeline = Pipeline([ModelPane(good), ModelPane(bad)], Layout.TWO)
+    out = pipeline.process(make_frame())
+    assert out.panes[0].error is None and len(out.panes[0].result) == 1
+    assert out.panes[1].result is None and "model exploded" in out.panes[1].error
+
+
+def test_annotated_pane_differs_from_input_and_input_is_untouched():
+    frame = make_frame()
+    before = frame.image.copy()
+    out = Pipeline([ModelPane(FakeDetector())], hud=False).process(frame)
+    assert np.array_equal(frame.image, before)
+    assert not np.array_equal(out.panes[0].image, frame.image)
+
+
+def test_untrained_model_pane_is_labelled():
+    trained = Pipeline([ModelPane(FakeDetector())], hud=False).process(make_frame()).panes[0].image
+    untrained = Pipeline([ModelPane(FakeDetector(untrained=True))], hud=False).process(make_frame()).panes[0].image
+    assert not np.array_equal(trained, untrained)
+    assert "untrained" in ModelPane(FakeDetector(untrained=True)).label
+
+
+def test_close_releases_every_model():
+    detectors = [FakeDetector(), FakeDetector()]
+    pipeline = Pipeline([ModelPane(d) for d in detectors], Layout.TWO)
+    pipeline.close()
+    assert all(d.closed for d in detectors)
+
+
+@pytest.mark.parametrize("text, task, model", [
+    ("pose:yolo11n-pose", "pose", "yolo11n-pose"),
+    ("Detect:yolo11n.yaml", "detect", "yolo11n.yaml"),
+    ("classify:/tmp/a:b.pt", "classify", "/tmp/a:b.pt"),
+])
+def test_pane_spec_parse(text, task, model):
+    spec = PaneSpec.parse(text)
+    assert (spec.task, spec.model) == (task, model)
+
+
+@pytest.mark.parametrize("text", ["pose", ":yolo", "pose:", ""])
+def test_pane_spec_parse_rejects_malformed(text):
+    with pytest.raises(ValueError, match="TASK:MODEL"):
+        PaneSpec.parse(text)
+
+
+def test_pane_spec_round_trips_through_settings_form():
+    spec = PaneSpec("segment", "yolo11n-seg", PredictOptions(conf=0.4, iou=0.5, imgsz=320, classes=(0, 2)))
+    assert PaneSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_rate_meter_publishes_smoothed_values_at_refresh_interval():
+    now = [0.0]
+    meter = RateMeter(refresh_s=0.5, clock=lambda: now[0])
+    refreshed = []
+    for _ in range(16):  # 16 events at 16 Hz over 1 s (binary-exact steps)
+        now[0] += 0.0625
+        refreshed.append(meter.tick(ms=10.0))
+    assert refreshed.count(True) == 2
+    assert meter.fps == pytest.approx(16.0, rel=0.01)
+    assert meter.means["ms"] == pytest.approx(10.0)

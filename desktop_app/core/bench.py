@@ -96,8 +96,8 @@ class BenchReport:
         return "\n".join(lines)
 
 
-def capture_clip(source_spec: str, frames: int, folder: Path) -> tuple[list[Frame], Path]:
-    """Read `frames` frames (+ warm-up) from the source and also write them to an MP4 the baseline can read."""
+def capture_clip(source_spec: str, frames: int, folder: Path) -> Path:
+    """Read `frames` frames (+ warm-up) from the source into an MP4 that every variant then reads."""
     import cv2
 
     from desktop_app.core.sources import open_source
@@ -115,29 +115,40 @@ def capture_clip(source_spec: str, frames: int, folder: Path) -> tuple[list[Fram
     for frame in collected:
         writer.write(frame.image if frame.image.shape[:2] == (h, w) else cv2.resize(frame.image, (w, h)))
     writer.release()
-    return collected, clip
+    return clip
 
 
-def _time_pipeline(name: str, pipeline: Pipeline, frames: list[Frame],
-                   on_output: Callable | None = None) -> VariantResult:
-    for frame in frames[:WARMUP_FRAMES]:
-        out = pipeline.process(frame)
-        if on_output:
-            on_output(out, frame)
+def _time_pipeline(name: str, pipeline: Pipeline, clip: Path, on_output: Callable | None = None) -> VariantResult:
+    """Read the clip through the project's own source (as `process` does) and time every frame after warm-up."""
+    from desktop_app.core.sources import open_source
+
     totals: dict[str, float] = {}
-    timed = frames[WARMUP_FRAMES:]
-    started = time.perf_counter()
-    for frame in timed:
-        out = pipeline.process(frame)
-        if on_output:
-            on_output(out, frame)
-        for pane in out.panes:
-            for key in ("preprocess_ms", "inference_ms", "postprocess_ms"):
-                totals[key[:-3]] = totals.get(key[:-3], 0.0) + getattr(pane.timings, key)
-        totals["render"] = totals.get("render", 0.0) + out.stage_ms.get("render", 0.0)
-        totals["compose"] = totals.get("compose", 0.0) + out.stage_ms.get("compose", 0.0)
-    wall = time.perf_counter() - started
-    return VariantResult(name, len(timed), wall, {k: v / len(timed) for k, v in totals.items()})
+    count, started = 0, None
+    with open_source(str(clip)) as source:
+        while True:
+            read_started = time.perf_counter()
+            frame = source.read()
+            if frame is None:
+                break
+            capture_ms = (time.perf_counter() - read_started) * 1000.0
+            out = pipeline.process(frame)
+            if on_output:
+                on_output(out, frame)
+            count += 1
+            if count == WARMUP_FRAMES:
+                started = time.perf_counter()
+                continue
+            if count < WARMUP_FRAMES:
+                continue
+            totals["capture"] = totals.get("capture", 0.0) + capture_ms
+            for pane in out.panes:
+                for key in ("preprocess_ms", "inference_ms", "postprocess_ms"):
+                    totals[key[:-3]] = totals.get(key[:-3], 0.0) + getattr(pane.timings, key)
+            totals["render"] = totals.get("render", 0.0) + out.stage_ms.get("render", 0.0)
+            totals["compose"] = totals.get("compose", 0.0) + out.stage_ms.get("compose", 0.0)
+    timed = count - WARMUP_FRAMES
+    wall = time.perf_counter() - started if started else 0.0
+    return VariantResult(name, timed, wall, {k: v / max(timed, 1) for k, v in totals.items()})
 
 
 def _time_baseline(weights: str, clip: Path, config: BenchConfig, device: str, frames: int) -> VariantResult:
@@ -151,16 +162,6 @@ def _time_baseline(weights: str, clip: Path, config: BenchConfig, device: str, f
             started = time.perf_counter()
     wall = time.perf_counter() - started if started else 0.0
     return VariantResult("baseline: YOLO.predict loop", count - WARMUP_FRAMES, wall)
-
-
-def _time_decode(clip: Path) -> float:
-    from desktop_app.core.sources import open_source
-
-    with open_source(str(clip)) as source:
-        started, count = time.perf_counter(), 0
-        while source.read() is not None:
-            count += 1
-    return 1000.0 * (time.perf_counter() - started) / max(count, 1)
 
 
 def _ultralytics_weights(model_spec: str) -> str | None:
@@ -181,8 +182,7 @@ def run_bench(config: BenchConfig, log_progress: Callable[[str], None] = log.inf
     with tempfile.TemporaryDirectory(prefix="cnnlens-bench-") as tmp:
         folder = Path(tmp)
         log_progress(f"capturing {config.frames} frames from {config.source}")
-        frames, clip = capture_clip(config.source, config.frames, folder)
-        decode_ms = _time_decode(clip)
+        clip = capture_clip(config.source, config.frames, folder)
 
         task = _task_of(config.model, device)
         spec = PaneSpec(task, config.model, options)
@@ -197,14 +197,13 @@ def run_bench(config: BenchConfig, log_progress: Callable[[str], None] = log.inf
         log_progress("pipeline: source → model → render → compose")
         single_pipe = build_pipeline([spec], device, hud=True)
         try:
-            single = _time_pipeline("pipeline", single_pipe, frames)
-            single.stage_ms = {"capture": decode_ms, **single.stage_ms}
+            single = _time_pipeline("pipeline", single_pipe, clip)
             report.variants["pipeline"] = single
 
             log_progress("pipeline + recording")
             recorder = Recorder(folder / "bench_record.mp4", fps_hint=30.0)
             try:
-                rec = _time_pipeline("pipeline + recording", single_pipe, frames,
+                rec = _time_pipeline("pipeline + recording", single_pipe, clip,
                                      lambda out, frame: recorder.write(out.composed, frame.timestamp_s))
             finally:
                 recorder.close()
@@ -221,12 +220,12 @@ def run_bench(config: BenchConfig, log_progress: Callable[[str], None] = log.inf
             log_progress("4 panes on the same frame")
             four_pipe = build_pipeline([spec] * 4, device, hud=True)
             try:
-                four = _time_pipeline("4 panes", four_pipe, frames)
+                four = _time_pipeline("4 panes", four_pipe, clip)
             finally:
                 four_pipe.close()
             report.variants["four"] = four
             report.ratios["4 panes FPS / (1 / 4 single times)  [>= 0.95]"] = four.fps / (single.fps / 4)
-            features = _time_features(config, device, options, frames, log_progress)
+            features = _time_features(config, device, options, clip, log_progress)
             if features is not None:
                 report.variants["features"] = features
                 report.ratios["feature maps on / task alone time  [<= 1.10]"] = (
@@ -251,7 +250,7 @@ def _task_of(model_spec: str, device: str) -> str:
         adapter.close()
 
 
-def _time_features(config: BenchConfig, device: str, options: PredictOptions, frames: list[Frame],
+def _time_features(config: BenchConfig, device: str, options: PredictOptions, clip: Path,
                    log_progress: Callable[[str], None]) -> VariantResult | None:
     from desktop_app.core.panes import pane_kinds
 
@@ -260,7 +259,7 @@ def _time_features(config: BenchConfig, device: str, options: PredictOptions, fr
     log_progress("feature maps on (same forward pass)")
     pipe = build_pipeline([PaneSpec("features", config.model, options)], device, hud=True)
     try:
-        return _time_pipeline("feature maps on", pipe, frames)
+        return _time_pipeline("feature maps on", pipe, clip)
     finally:
         pipe.close()
 

@@ -155,6 +155,20 @@ class RateMeter:
         return True
 
 
+MAX_COMPOSED_WH = (1920, 1080)
+
+
+def composed_size_wh(frame_wh: tuple[int, int], layout: Layout) -> tuple[int, int] | None:
+    """Size of the composed view: panes at frame size, scaled down to fit `MAX_COMPOSED_WH` (even sides, so it
+    encodes as is). None for one pane that already fits: it is shown at its own size."""
+    cols, rows = layout.grid
+    width, height = frame_wh[0] * cols, frame_wh[1] * rows
+    scale = min(1.0, MAX_COMPOSED_WH[0] / width, MAX_COMPOSED_WH[1] / height)
+    if layout is Layout.ONE and scale == 1.0:
+        return None
+    return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
+
+
 class Pipeline:
     """Runs every pane on the same frame and composes the panes into one view."""
 
@@ -202,7 +216,7 @@ class Pipeline:
             runner = self._runners[index] if index < len(self._runners) else None
             outputs.append(self._run_pane(runner, frame, index, stage_ms))
         started = time.perf_counter()
-        composed = tile([o.image for o in outputs], self.layout)
+        composed = tile([o.image for o in outputs], self.layout, composed_size_wh(frame.resolution_wh, self.layout))
         stage_ms["compose"] = (time.perf_counter() - started) * 1000.0
         return FrameOutput(frame.frame_index, frame.timestamp_s, tuple(outputs), composed, stage_ms)
 

@@ -8,7 +8,7 @@ from desktop_app.core.frames import Frame
 from desktop_app.core.models.base import ModelAdapter, ModelInfo, PredictOptions
 from desktop_app.core.models.results import Classification, Detections, StageTimes
 from desktop_app.core.models.tasks import Task
-from desktop_app.core.pipeline import ModelPane, PaneSpec, Pipeline, RateMeter
+from desktop_app.core.pipeline import ModelPane, PaneSpec, Pipeline, RateMeter, composed_size_wh
 from desktop_app.core.render import Layout
 
 
@@ -130,3 +130,20 @@ def test_rate_meter_publishes_smoothed_values_at_refresh_interval():
     assert refreshed.count(True) == 2
     assert meter.fps == pytest.approx(16.0, rel=0.01)
     assert meter.means["ms"] == pytest.approx(10.0)
+
+
+@pytest.mark.parametrize("frame_wh, layout, expected", [
+    ((1280, 720), Layout.ONE, None),
+    ((1280, 720), Layout.TWO, (1920, 540)),
+    ((1280, 720), Layout.FOUR, (1920, 1080)),
+    ((640, 480), Layout.FOUR, (1280, 960)),
+    ((3840, 2160), Layout.ONE, (1920, 1080)),
+])
+def test_composed_size_fits_full_hd_with_even_sides(frame_wh, layout, expected):
+    assert composed_size_wh(frame_wh, layout) == expected
+
+
+def test_four_panes_compose_into_the_bounded_size():
+    pipeline = Pipeline([ModelPane(FakeDetector()) for _ in range(4)], Layout.FOUR, hud=False)
+    out = pipeline.process(make_frame(h=720, w=1280))
+    assert out.composed.shape == (1080, 1920, 3)

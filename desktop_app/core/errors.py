@@ -31,3 +31,7 @@ class ModelTaskError(ModelError):
 
 class RecordingError(CnnLensError):
     """A recording could not be started or had to stop (unwritable target, disk full)."""
+
+
+class InsightError(CnnLensError):
+    """A view inside the network (feature maps, CAM, FGSM, Teach) cannot be produced for this model or input."""

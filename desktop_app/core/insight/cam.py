@@ -1,0 +1,203 @@
+"""Class activation maps: what part of the frame drove the decision.
+
+Grad-CAM (gradient-weighted, for classifiers: top class or a chosen class) and EigenCAM (gradient-free: the first
+principal component of a layer's activations, for YOLO detectors whose outputs have no single class score),
+both from the `grad-cam` package (pytorch_grad_cam, imported lazily: it pulls in scikit-learn). The package's
+EigenCAM computes a full SVD (U of HW × HW); ours overrides that one step with the economical SVD and fixes the
+SVD's arbitrary sign, so it stays fast at 80 × 80 maps.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from enum import Enum
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from desktop_app.core.errors import InsightError
+from desktop_app.core.insight.layers import LayerKind, list_conv_layers
+from desktop_app.core.insight.preprocess import Preprocess
+from desktop_app.core.insight.torch_utils import input_gradients_only, module_device_dtype
+
+log = logging.getLogger(__name__)
+
+
+class CamMethod(str, Enum):
+    """Which class-activation map to compute."""
+
+    GRAD_CAM = "gradcam"
+    EIGEN_CAM = "eigencam"
+
+
+@dataclass(frozen=True, slots=True)
+class CamResult:
+    """A CAM over one frame: `heat` (H, W) float32 in [0, 1] at frame resolution.
+
+    `class_id`/`class_name` name the explained class (Grad-CAM) or are None (EigenCAM); `layer_names` are the
+    layers the map was read from; `elapsed_ms` the wall time of the forward (and backward) pass.
+    """
+
+    method: CamMethod
+    heat: np.ndarray
+    layer_names: tuple[str, ...]
+    class_id: int | None = None
+    class_name: str | None = None
+    elapsed_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.heat.ndim != 2 or self.heat.dtype != np.float32:
+            raise ValueError(f"heat must be (H, W) float32, got {self.heat.shape} {self.heat.dtype}")
+        self.heat.setflags(write=False)
+
+
+def default_gradcam_layer(module: nn.Module, input_hw: tuple[int, int]) -> str:
+    """The last convolution whose output is still a spatial map (the classic Grad-CAM choice)."""
+    spatial = [layer for layer in list_conv_layers(module, input_hw)
+               if layer.kind is LayerKind.CONV and min(layer.out_shape_chw[1:]) > 1]
+    if not spatial:
+        raise InsightError("this model has no convolution layer with a spatial output to explain")
+    return spatial[-1].name
+
+
+def default_eigencam_layers(module: nn.Module, input_hw: tuple[int, int]) -> list[str]:
+    """For an Ultralytics detector: the maps that feed the detection head (one per stride); else the last conv."""
+    layers = getattr(module, "model", None)
+    head = layers[-1] if isinstance(layers, nn.Sequential) and len(layers) else None
+    sources = getattr(head, "f", None)
+    if isinstance(sources, (list, tuple)) and sources:
+        head_index = len(layers) - 1  # Ultralytics' `f` is absolute, or relative to the head when negative
+        return [f"model.{i if i >= 0 else head_index + i}" for i in sources]
+    return [default_gradcam_layer(module, input_hw)]
+
+
+def grad_cam(
+    module: nn.Module,
+    preprocess: Preprocess,
+    image_bgr: np.ndarray,
+    *,
+    class_id: int | None = None,
+    layer_name: str | None = None,
+    names: Mapping[int, str] | None = None,
+) -> CamResult:
+    """Grad-CAM of a classifier for `class_id` (the top class when None), mapped onto the frame."""
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    input_hw = (preprocess.input_wh[1], preprocess.input_wh[0])
+    layer_name = layer_name or default_gradcam_layer(module, input_hw)
+    target = _module_named(module, layer_name)
+    device, dtype = module_device_dtype(module)
+    x, geometry = preprocess(image_bgr, device=device, dtype=dtype)
+    start = time.perf_counter()
+    with input_gradients_only(module):
+        cam = GradCAM(model=module, target_layers=[target])
+        try:
+            # the input carries the gradient: the model's own parameters stay requires_grad=False;
+            # targets=None lets the package explain the top class of this very pass
+            targets = None if class_id is None else [ClassifierOutputTarget(class_id)]
+            heat = cam(input_tensor=x.requires_grad_(True), targets=targets)[0]
+            if class_id is None:
+                class_id = int(cam.outputs.argmax(dim=1)[0])
+        finally:
+            cam.activations_and_grads.release()
+            cam.outputs = None  # drops the autograd graph now rather than with the CAM object
+    elapsed_ms = (time.perf_counter() - start) * 1000.0
+    name = names.get(class_id) if names else None
+    frame_heat = _normalised(geometry.heat_to_frame(heat))
+    return CamResult(CamMethod.GRAD_CAM, frame_heat, (layer_name,), class_id, name, elapsed_ms)
+
+
+def eigen_cam(
+    module: nn.Module,
+    preprocess: Preprocess,
+    image_bgr: np.ndarray,
+    *,
+    layer_names: Sequence[str] | None = None,
+) -> CamResult:
+    """EigenCAM (gradient-free) on `layer_names` (default: the maps feeding a YOLO head), mapped onto the frame."""
+    input_hw = (preprocess.input_wh[1], preprocess.input_wh[0])
+    layer_names = list(layer_names or default_eigencam_layers(module, input_hw))
+    targets = [_module_named(module, name) for name in layer_names]
+    device, dtype = module_device_dtype(module)
+    x, geometry = preprocess(image_bgr, device=device, dtype=dtype)
+    cam_class = _economical_eigencam_class()
+    start = time.perf_counter()
+    with input_gradients_only(module), torch.no_grad():
+        cam = cam_class(model=_FirstOutput(module), target_layers=targets)
+        try:
+            # targets=[] because there is no class score to pick: EigenCAM never looks at the output
+            heat = cam(input_tensor=x, targets=[])[0]
+        finally:
+            cam.activations_and_grads.release()
+    elapsed_ms = (time.perf_counter() - start) * 1000.0
+    frame_heat = _normalised(geometry.heat_to_frame(heat))
+    return CamResult(CamMethod.EIGEN_CAM, frame_heat, tuple(layer_names), elapsed_ms=elapsed_ms)
+
+
+class _FirstOutput(nn.Module):
+    """Hands pytorch_grad_cam a single tensor from models that return tuples (YOLO: (predictions, extras))."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.model(x)
+        while isinstance(out, (tuple, list)):
+            out = out[0]
+        return out
+
+
+_ECONOMICAL_EIGENCAM = None
+
+
+def _economical_eigencam_class():
+    """EigenCAM with its one projection step replaced (defined on first use: the package imports lazily)."""
+    global _ECONOMICAL_EIGENCAM
+    if _ECONOMICAL_EIGENCAM is None:
+        from pytorch_grad_cam import EigenCAM
+
+        class EconomicalEigenCAM(EigenCAM):
+            def get_cam_image(self, input_tensor, target_layer, targets, activations, grads, eigen_smooth):
+                return first_component_projection(activations)
+
+        _ECONOMICAL_EIGENCAM = EconomicalEigenCAM
+    return _ECONOMICAL_EIGENCAM
+
+
+def first_component_projection(activations: np.ndarray) -> np.ndarray:
+    """(B, C, H, W) activations projected on their first principal component: (B, H, W) float32.
+
+    The SVD's sign is arbitrary; it is chosen so the strongest response is positive (Seg-Eigen-CAM's correction).
+    """
+    out = []
+    for a in np.nan_to_num(np.asarray(activations, dtype=np.float32)):
+        c, h, w = a.shape
+        flat = a.reshape(c, h * w).T
+        flat = flat - flat.mean(axis=0)
+        _, _, vt = np.linalg.svd(flat, full_matrices=False)
+        projection = (flat @ vt[0]).reshape(h, w)
+        if abs(projection.min()) > abs(projection.max()):
+            projection = -projection
+        out.append(projection)
+    return np.stack(out).astype(np.float32)
+
+
+def _module_named(module: nn.Module, name: str) -> nn.Module:
+    found = dict(module.named_modules()).get(name)
+    if found is None or not name:
+        raise InsightError(f"layer {name!r} is not part of this model; pick one from the layer list")
+    return found
+
+
+def _normalised(heat: np.ndarray) -> np.ndarray:
+    heat = np.nan_to_num(np.asarray(heat, dtype=np.float32))
+    low, high = float(heat.min()), float(heat.max())
+    if high <= low:
+        return np.zeros_like(heat)
+    return ((heat - low) / (high - low)).astype(np.float32)

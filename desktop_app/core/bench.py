@@ -119,15 +119,17 @@ def capture_clip(source_spec: str, frames: int, folder: Path) -> Path:
 
 
 def _time_pipeline(name: str, pipeline: Pipeline, clip: Path, on_output: Callable | None = None) -> VariantResult:
-    """Read the clip through the project's own source (as `process` does) and time every frame after warm-up."""
-    from desktop_app.core.sources import open_source
+    """Read the clip through the project's own source, decoded ahead as `process` does, and time every frame
+    after warm-up. `capture` is the time spent waiting for the next decoded frame."""
+    from desktop_app.core.sources import PrefetchingReader, open_source
 
     totals: dict[str, float] = {}
     count, started = 0, None
-    with open_source(str(clip)) as source:
+    with open_source(str(clip)) as source, PrefetchingReader(source) as reader:
+        frames = iter(reader)
         while True:
             read_started = time.perf_counter()
-            frame = source.read()
+            frame = next(frames, None)
             if frame is None:
                 break
             capture_ms = (time.perf_counter() - read_started) * 1000.0

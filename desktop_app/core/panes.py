@@ -27,12 +27,9 @@ def register_view(name: str, builder: RunnerBuilder, description: str) -> None:
 
 
 def _ensure_views_registered() -> None:
-    # Views live in desktop_app.core.insight; importing it registers them. Deferred so that start-up and the
-    # plain task path do not pay for it.
-    try:
-        import desktop_app.core.insight.views  # noqa: F401
-    except ImportError:  # the insight views are optional for task panes
-        pass
+    # Insight views register themselves when their module is imported. Deferred so that start-up and the plain
+    # task path do not pay for torch hooks and CAM libraries.
+    import desktop_app.core.insight.runners  # noqa: F401
 
 
 def pane_kinds() -> dict[str, str]:

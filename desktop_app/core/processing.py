@@ -93,7 +93,7 @@ def build_pipeline(specs: Sequence[PaneSpec], device: str, hud: bool, track: boo
 def run_process(job: ProcessJob, progress: Progress | None = None) -> ProcessSummary:
     """Process `job` to the end of its source (or its frame/duration limit) and return a summary."""
     from desktop_app.core.recorder import Recorder
-    from desktop_app.core.sources import open_source
+    from desktop_app.core.sources import PrefetchingReader, open_source
 
     for path in (job.out, job.json_path):
         if path is not None and not path.parent.exists():
@@ -104,15 +104,14 @@ def run_process(job: ProcessJob, progress: Progress | None = None) -> ProcessSum
     recorder = None
     totals: dict[str, float] = {}
     try:
-        with open_source(job.source, duration_s=job.duration_s) as source:
+        with open_source(job.source, duration_s=job.duration_s) as source, PrefetchingReader(source) as reader:
             total = source.frame_count
             if job.max_frames is not None:
                 total = min(total, job.max_frames) if total else job.max_frames
             started = time.perf_counter()
             last_ts = 0.0
-            while job.max_frames is None or summary.frames < job.max_frames:
-                frame = source.read()
-                if frame is None:
+            for frame in reader:  # decoded ahead on another core; every frame, in order
+                if job.max_frames is not None and summary.frames >= job.max_frames:
                     break
                 output = pipeline.process(frame)
                 if job.out is not None:

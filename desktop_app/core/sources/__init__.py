@@ -9,6 +9,7 @@ from desktop_app.core.sources.capture import CaptureState, CaptureThread, Latest
 from desktop_app.core.sources.factory import SAMPLE_SPEC, create_source, open_source
 from desktop_app.core.sources.files import FolderSource, ImageSource
 from desktop_app.core.sources.images import IMAGE_EXTENSIONS, read_image, to_bgr_uint8
+from desktop_app.core.sources.prefetch import PrefetchingReader
 from desktop_app.core.sources.sample import SampleSource, sample_photo_paths
 from desktop_app.core.sources.stream import STREAM_SCHEMES, StreamSource, redact_url
 from desktop_app.core.sources.video import VideoFileSource
@@ -27,6 +28,7 @@ __all__ = [
     "FrameSource",
     "ImageSource",
     "LatestFrameMailbox",
+    "PrefetchingReader",
     "SampleSource",
     "StreamSource",
     "VideoFileSource",

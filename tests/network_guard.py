@@ -1,11 +1,20 @@
 """Make every outgoing network attempt fail and remember it, so a test can prove nothing leaves the machine."""
 
+import ipaddress
 import socket
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "", None}
 # The catalog's reachability probe resolves and connects to the download host, and sends nothing; any other
 # destination, or any attempt to send, is a leak.
 DOWNLOAD_PROBE_HOSTS = {"github.com"}
+
+
+def is_numeric(host) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False
 
 
 class NetworkGuard:
@@ -18,7 +27,7 @@ class NetworkGuard:
 
         def getaddrinfo(host, *args, **kwargs):
             name = host.decode() if isinstance(host, bytes) else host
-            if name not in LOCAL_HOSTS:
+            if name not in LOCAL_HOSTS and not is_numeric(name):  # numeric addresses need no lookup
                 self.resolved.append(name)
                 raise socket.gaierror(f"network blocked by test: {name}")
             return real_getaddrinfo(host, *args, **kwargs)

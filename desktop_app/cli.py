@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--frames", dest="bench_frames", type=int, default=60, help="frames per measurement")
     bench.add_argument("--json", metavar="OUT.json", help="also write the numbers as JSON")
     bench.add_argument("--quick", action="store_true", help="skip the slow variants (4 panes, latency)")
+    bench.add_argument("--backend", default="torch", choices=("torch", "openvino", "onnx", "tensorrt"),
+                       help="run the pipeline's model through this backend (exported once, cached in models/)")
     _add_model_options(bench)
     return parser
 
@@ -145,7 +147,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from desktop_app.core.bench import BenchConfig, run_bench
 
     config = BenchConfig(source=args.bench_source, model=args.model, frames=args.bench_frames,
-                         device=args.device, imgsz=args.imgsz, quick=args.quick)
+                         device=args.device, imgsz=args.imgsz, quick=args.quick, backend=args.backend)
     report = run_bench(config, log_progress=lambda text: print(text, file=sys.stderr))
     print(report.format_table())
     if args.json:
@@ -159,14 +161,16 @@ class _ProgressBar:
     def __init__(self, stream=sys.stderr):
         self._stream = stream
         self._last = 0.0
-        self._started = time.perf_counter()
+        self._started: float | None = None  # set at the first frame, so model loading does not count
 
     def __call__(self, done: int, total: int | None) -> None:
         now = time.perf_counter()
+        if self._started is None:
+            self._started = now
         if now - self._last < 0.1 and (total is None or done < total):
             return
         self._last = now
-        rate = done / max(now - self._started, 1e-9)
+        rate = (done - 1) / (now - self._started) if now > self._started else 0.0
         if total:
             filled = int(30 * done / total)
             text = f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} frames  {rate:5.1f} FPS"

@@ -103,3 +103,14 @@ def test_user_errors_exit_non_zero_with_one_line_message(args, message, tmp_path
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("cnnlens: error:") and message in lines[0]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_process_through_a_cached_openvino_export(tmp_path, ultralytics_assets):
+    out = tmp_path / "ov.json"
+    args = ["process", str(ultralytics_assets / "zidane.jpg"), "--pane", "pose:yolo11n-pose@openvino",
+            "--imgsz", "320", "--json", str(out)]
+    assert main(args) == 0
+    people = [o for o in json.loads(out.read_text())["panes"][0]["objects"] if o["class_name"] == "person"]
+    assert len(people) >= 2  # the pretrained pose model still finds both people through OpenVINO
+    assert json.loads(out.read_text())["panes"][0]["pane"] == "pose · yolo11n-pose · openvino"

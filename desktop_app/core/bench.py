@@ -40,6 +40,7 @@ class BenchConfig:
     imgsz: int = 640
     quick: bool = False
     latency_s: float = 10.0
+    backend: str = "torch"
 
 
 @dataclass(slots=True)
@@ -187,7 +188,8 @@ def run_bench(config: BenchConfig, log_progress: Callable[[str], None] = log.inf
         clip = capture_clip(config.source, config.frames, folder)
 
         task = _task_of(config.model, device)
-        spec = PaneSpec(task, config.model, options)
+        model = config.model if config.backend == "torch" else f"{config.model}@{config.backend}"
+        spec = PaneSpec(task, model, options)
         weights = _ultralytics_weights(config.model)
         if weights is not None:
             log_progress("baseline: plain Ultralytics predict loop")
@@ -234,6 +236,12 @@ def run_bench(config: BenchConfig, log_progress: Callable[[str], None] = log.inf
                     features.ms_per_frame / single.ms_per_frame)
             else:
                 report.notes.append("feature-map view not available for this model: not measured")
+            if device == "cpu" and weights is not None and config.backend == "torch":
+                log_progress("pipeline with the OpenVINO export of the same model")
+                openvino = _time_backend("openvino", spec, device, clip)
+                if openvino is not None:
+                    report.variants["openvino"] = openvino
+                    report.ratios["OpenVINO / PyTorch CPU FPS  [>= 3]"] = openvino.fps / single.fps
             log_progress(f"live latency for {config.latency_s:.0f} s with a 30 FPS source")
             report.latency_ms = measure_live_latency(spec, device, config.latency_s)
             if report.latency_ms:
@@ -250,6 +258,21 @@ def _task_of(model_spec: str, device: str) -> str:
         return adapter.info.task.value
     finally:
         adapter.close()
+
+
+def _time_backend(backend: str, spec: PaneSpec, device: str, clip: Path) -> VariantResult | None:
+    from desktop_app.core.errors import ModelError
+
+    exported = PaneSpec(spec.task, f"{spec.model}@{backend}", spec.options)
+    try:
+        pipe = build_pipeline([exported], device, hud=True)
+    except ModelError as exc:  # the export toolchain may be missing; say so rather than fail the whole bench
+        log.warning("%s backend not measured: %s", backend, exc)
+        return None
+    try:
+        return _time_pipeline(f"pipeline, {backend}", pipe, clip)
+    finally:
+        pipe.close()
 
 
 def _time_features(config: BenchConfig, device: str, options: PredictOptions, clip: Path,

@@ -55,6 +55,18 @@ def validate_kind(name: str) -> str:
     raise ValueError(f"unknown task {name!r}{hint} (choose from: {', '.join(kinds)})")
 
 
+BACKEND_SUFFIXES = ("torch", "openvino", "onnx", "tensorrt")
+
+
+def split_backend(model: str) -> tuple[str, str]:
+    """`"yolo11n@openvino"` -> ("yolo11n", "openvino"); no suffix means PyTorch. The exported model is made once
+    and cached in the models folder."""
+    name, sep, backend = model.rpartition("@")
+    if sep and name and backend.lower() in BACKEND_SUFFIXES:
+        return name, backend.lower()
+    return model, "torch"
+
+
 def build_runner(spec: PaneSpec, device: str = "auto", progress: ProgressCallback | None = None) -> PaneRunner:
     """Load what `spec` asks for and return a ready runner. Raises CnnLensError subclasses on user errors."""
     kind = validate_kind(spec.task)
@@ -63,7 +75,9 @@ def build_runner(spec: PaneSpec, device: str = "auto", progress: ProgressCallbac
     from desktop_app.core.models.loader import load_model
 
     task = Task(kind)
-    adapter = load_model(spec.model, device=device, task=task, progress=progress)
+    model, backend = split_backend(spec.model)
+    adapter = load_model(model, device=device, task=task, progress=progress, backend=backend,
+                         imgsz=spec.options.imgsz)
     if adapter.info.task is not task:  # loaders check too; this guards adapters that do not
         adapter.close()
         raise ModelTaskError(f"{spec.model} is a {adapter.info.task.value} model, not {task.value}")

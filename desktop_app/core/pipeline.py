@@ -100,7 +100,9 @@ class ModelPane:
         self.adapter = adapter
         self.options = options or PredictOptions()
         self.task = task or adapter.info.task
-        self.label = f"{self.task.value} · {adapter.info.display_name}"
+        info = adapter.info
+        backend = f" · {info.backend}" if info.backend != "torch" else ""
+        self.label = f"{self.task.value} · {info.display_name}{backend}"
 
     def run(self, frame: Frame, pane_index: int) -> PaneOutput:
         result = self.adapter.predict(frame, self.options)

@@ -147,3 +147,15 @@ def test_four_panes_compose_into_the_bounded_size():
     pipeline = Pipeline([ModelPane(FakeDetector()) for _ in range(4)], Layout.FOUR, hud=False)
     out = pipeline.process(make_frame(h=720, w=1280))
     assert out.composed.shape == (1080, 1920, 3)
+
+
+@pytest.mark.parametrize("model, expected", [
+    ("yolo11n", ("yolo11n", "torch")),
+    ("yolo11n@openvino", ("yolo11n", "openvino")),
+    ("yolo11n-pose@ONNX", ("yolo11n-pose", "onnx")),
+    ("me@home/model.pt", ("me@home/model.pt", "torch")),
+])
+def test_backend_suffix(model, expected):
+    from desktop_app.core.panes import split_backend
+
+    assert split_backend(model) == expected

@@ -1,0 +1,163 @@
+"""The live picture: stores only the newest composed frame and converts it to a `QImage` when Qt paints.
+
+Qt merges repeated `update()` calls into one paint, so frames that arrive faster than the screen refreshes are
+dropped for free and nothing queues on the UI thread.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+BACKGROUND = QColor(18, 18, 22)
+PLACEHOLDER_TEXT = QColor(200, 200, 210)
+NOTICE_BACKGROUND = QColor(179, 107, 0, 210)
+
+
+def fit_rect(image_wh: tuple[int, int], area: QRectF) -> QRectF:
+    """The largest rectangle with the image's aspect ratio centred in `area`."""
+    width, height = image_wh
+    if width <= 0 or height <= 0 or area.width() <= 0 or area.height() <= 0:
+        return QRectF()
+    scale = min(area.width() / width, area.height() / height)
+    w, h = width * scale, height * scale
+    return QRectF(area.x() + (area.width() - w) / 2, area.y() + (area.height() - h) / 2, w, h)
+
+
+def bgr_to_qimage(image: np.ndarray) -> QImage:
+    """Wrap a C-contiguous (H, W, 3) uint8 BGR array as a QImage without copying.
+
+    The QImage points into the array's memory: the caller keeps the array alive while the image is used.
+    """
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected an (H, W, 3) uint8 image, got {image.shape} {image.dtype}")
+    if not image.flags["C_CONTIGUOUS"]:
+        raise ValueError("image must be C-contiguous")
+    height, width = image.shape[:2]
+    return QImage(image.data, width, height, image.strides[0], QImage.Format.Format_BGR888)
+
+
+class FrameView(QWidget):
+    """Shows the newest composed frame, aspect ratio kept, on a dark background.
+
+    `painted(tag, paint_monotonic_s)` fires after a new frame reached the screen, so the caller can measure
+    capture-to-display latency at the moment of display.
+    """
+
+    painted = Signal(object, float)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._image: np.ndarray | None = None
+        self._tag: object = None
+        self._tag_painted = True
+        self._placeholder = "Starting…"
+        self._notice: str | None = None
+        self.paint_count = 0
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(320, 180)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+
+    def sizeHint(self) -> QSize:
+        return QSize(1280, 720)
+
+    def set_frame(self, image: np.ndarray, tag: object = None) -> None:
+        """Store `image` (H, W, 3) uint8 BGR as the frame to show next; older, unpainted frames are dropped."""
+        if not image.flags["C_CONTIGUOUS"]:
+            image = np.ascontiguousarray(image)
+        self._image = image
+        self._tag = tag
+        self._tag_painted = False
+        self.update()
+
+    def set_placeholder(self, text: str) -> None:
+        """Text shown while there is no frame (and after `clear()`)."""
+        self._placeholder = text
+        if self._image is None:
+            self.update()
+
+    def set_notice(self, text: str | None) -> None:
+        """A banner over the picture (e.g. "camera 0: reconnecting…"); None removes it."""
+        if text != self._notice:
+            self._notice = text
+            self.update()
+
+    @property
+    def notice(self) -> str | None:
+        return self._notice
+
+    def clear(self, placeholder: str | None = None) -> None:
+        """Drop the current frame, e.g. when the source changes."""
+        self._image = None
+        self._tag = None
+        self._tag_painted = True
+        if placeholder is not None:
+            self._placeholder = placeholder
+        self.update()
+
+    @property
+    def has_frame(self) -> bool:
+        return self._image is not None
+
+    @property
+    def current_image(self) -> np.ndarray | None:
+        """The frame on screen (read-only use)."""
+        return self._image
+
+    @property
+    def current_tag(self) -> object:
+        """The tag given with the frame on screen (the session passes its `DisplayFrame`)."""
+        return self._tag
+
+    def image_rect(self) -> QRectF:
+        """Where the frame is drawn, in widget coordinates (empty without a frame)."""
+        if self._image is None:
+            return QRectF()
+        height, width = self._image.shape[:2]
+        return fit_rect((width, height), QRectF(self.rect()))
+
+    def map_to_image(self, pos: QPointF) -> tuple[float, float] | None:
+        """Widget position -> (x, y) pixel of the frame, or None outside the drawn frame."""
+        rect = self.image_rect()
+        if rect.isEmpty() or not rect.contains(pos) or self._image is None:
+            return None
+        height, width = self._image.shape[:2]
+        x = (pos.x() - rect.x()) * width / rect.width()
+        y = (pos.y() - rect.y()) * height / rect.height()
+        return x, y
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt name)
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), BACKGROUND)
+        image = self._image  # keep a local reference: the QImage borrows this array's memory
+        if image is None:
+            painter.setPen(PLACEHOLDER_TEXT)
+            font = painter.font()
+            font.setPointSizeF(max(font.pointSizeF(), 9.0) * 1.4)
+            painter.setFont(font)
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder)
+            painter.end()
+            return
+        qimage = bgr_to_qimage(image)
+        target = fit_rect((image.shape[1], image.shape[0]), QRectF(self.rect()))
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        painter.drawImage(target, qimage)
+        if self._notice:
+            self._paint_notice(painter, target)
+        painter.end()
+        self.paint_count += 1
+        if not self._tag_painted:
+            self._tag_painted = True
+            self.painted.emit(self._tag, time.monotonic())
+
+    def _paint_notice(self, painter: QPainter, target: QRectF) -> None:
+        metrics = painter.fontMetrics()
+        height = metrics.height() * 2
+        band = QRectF(target.x(), target.y(), target.width(), height)
+        painter.fillRect(band, NOTICE_BACKGROUND)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(band, Qt.AlignmentFlag.AlignCenter, self._notice or "")

@@ -1,0 +1,397 @@
+"""The main window: composes the frame view, the pane panels, the toolbar, the menus and the status area, and
+connects them to the live session. It holds no inference logic and no thread of its own."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QScrollArea, QToolBar, QVBoxLayout, QWidget
+
+from desktop_app.core.errors import CnnLensError
+from desktop_app.core.outputs import unique_output_path
+from desktop_app.core.pipeline import PaneSpec
+from desktop_app.core.render import pane_at
+from desktop_app.core.sources import CaptureState
+from desktop_app.ui import dialogs
+from desktop_app.ui.actions import RECORD_STYLE, WindowActions, build_menus, build_toolbar
+from desktop_app.ui.choices import ModelChoices
+from desktop_app.ui.frame_view import FrameView
+from desktop_app.ui.pane_panel import PanePanel
+from desktop_app.ui.recording import RecordingStatus, SnapshotWriter
+from desktop_app.ui.session import LiveSession, PaneModelInfo, SourceStatus
+from desktop_app.ui.settings import MAX_PANES, SessionSettings, SettingsStore
+from desktop_app.ui.source_menu import SourceChoice, SourceMenu, make_source_button
+from desktop_app.ui.status import Level, StatusArea
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    """CNN Lens' window. `frame_shown(DisplayFrame)` fires each time a new processed frame is put on screen."""
+
+    frame_shown = Signal(object)
+    closed = Signal()  # after every thread has stopped and settings are saved
+
+    def __init__(self, session: LiveSession, store: SettingsStore | None, settings: SessionSettings,
+                 choices: ModelChoices, kinds: dict[str, str]):
+        super().__init__()
+        self.session = session
+        self.store = store  # None: do not persist (scripted runs)
+        self.settings = settings
+        self.choices = choices
+        self.frames_shown = 0
+        self.first_paint_s: float | None = None
+        self.background_calls: list = []  # BackgroundCall objects, joined on close
+        self._fullscreen_hidden: list[QWidget] = []
+        self.setWindowTitle("CNN Lens")
+        self.setAcceptDrops(True)
+
+        self.frame_view = FrameView()
+        self.frame_view.set_placeholder("Opening the source…")
+        self.setCentralWidget(self.frame_view)
+        self.status = StatusArea()
+        self.setStatusBar(self.status)
+
+        self.panels = [PanePanel(i, kinds, choices) for i in range(MAX_PANES)]
+        holder = QWidget()
+        column = QVBoxLayout(holder)
+        for panel in self.panels:
+            column.addWidget(panel)
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(holder)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.panes_dock = QDockWidget("Panes", self)
+        self.panes_dock.setObjectName("panesDock")
+        self.panes_dock.setWidget(scroll)
+        self.panes_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                                    | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.panes_dock)
+
+        self.actions_ = WindowActions(self)
+        a = self.actions_
+        self.source_menu = SourceMenu(a.open_file, a.open_folder, a.open_url, a.sample, a.refresh_cameras, self)
+        self.source_button = make_source_button(self.source_menu)
+        self.toolbar = QToolBar("Controls", self)
+        self.toolbar.setObjectName("controlsToolbar")
+        self.toolbar.setMovable(False)
+        build_toolbar(self.toolbar, a, self.source_button)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+        build_menus(self.menuBar(), a, self.source_menu, self.panes_dock.toggleViewAction())
+        self.record_button = self.toolbar.widgetForAction(a.record)
+        self.snapshots = SnapshotWriter(self)
+
+        self._connect()
+        a.loop.setChecked(settings.loop)
+        a.layouts[settings.layout].setChecked(True)
+        a.set_playback_enabled(False)
+        for panel, spec in zip(self.panels, settings.panes):
+            panel.set_spec(spec)
+        self._show_layout(settings.layout)
+
+    # -- wiring ----------------------------------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        a, s = self.actions_, self.session
+        s.output_ready.connect(self._show_output)
+        s.message.connect(self.status.show_message)
+        s.pane_state.connect(lambda i, text, level: self.panels[i].set_state(text, level))
+        s.pane_model.connect(self._on_pane_model)
+        s.pane_spec_changed.connect(self._on_pane_spec_changed)
+        s.source_changed.connect(self._on_source_changed)
+        s.recording.status.connect(self._on_recording_status)
+        self.frame_view.painted.connect(self._on_painted)
+        self.source_menu.chosen.connect(self.open_source)
+        self.snapshots.saved.connect(lambda p: self.status.show_message(f"Snapshot saved: {p}"))
+        self.snapshots.failed.connect(lambda why: self.status.show_message(why, Level.ERROR))
+        for panel in self.panels:
+            panel.spec_requested.connect(self._on_spec_requested)
+            panel.options_changed.connect(self._on_options_changed)
+            panel.open_model_requested.connect(self.open_model_file)
+
+        a.open_file.triggered.connect(self._ask_media_file)
+        a.open_folder.triggered.connect(self._ask_folder)
+        a.open_url.triggered.connect(self._ask_url)
+        a.open_model.triggered.connect(lambda: self.open_model_file(0))
+        a.output_folder.triggered.connect(self._ask_output_folder)
+        a.quit.triggered.connect(self.close)
+        a.play_pause.triggered.connect(self.toggle_pause)
+        a.step.triggered.connect(self.session.step)
+        a.loop.toggled.connect(self._on_loop_toggled)
+        a.layout_group.triggered.connect(lambda act: self.set_layout(int(act.data())))
+        a.record.toggled.connect(self._on_record_toggled)
+        a.snapshot.triggered.connect(self.snapshot)
+        a.fullscreen.toggled.connect(self.set_fullscreen)
+        a.leave_fullscreen.triggered.connect(lambda: a.fullscreen.setChecked(False))
+        a.about.triggered.connect(lambda: QMessageBox.about(
+            self, "About CNN Lens", "CNN Lens shows, live, what convolutional networks see.\n"
+            "Frames never leave this machine."))
+
+    # -- frames ----------------------------------------------------------------------------------------------
+
+    def _show_output(self) -> None:
+        item = self.session.take_output()
+        if item is None:
+            return
+        self.frame_view.set_frame(item.output.composed, item)
+        self.frames_shown += 1
+        self.frame_shown.emit(item)
+
+    def _on_painted(self, item: object, painted_s: float) -> None:
+        self.session.note_painted(item, painted_s)
+        if self.session.display_fps:
+            self.status.set_speed(f"{self.session.display_fps:.1f} FPS · capture→display "
+                                  f"{self.session.latency_ms:.0f} ms")
+
+    # -- source ----------------------------------------------------------------------------------------------
+
+    def open_source(self, choice: SourceChoice) -> None:
+        """Switch the source (what the menu, dialogs and drops call)."""
+        if self.session.open_source(choice):
+            self.settings = replace(self.settings, source=choice.spec, source_options=dict(choice.options))
+            self._persist()
+
+    def _ask_media_file(self) -> None:
+        path = dialogs.ask_media_file(self, Path.home())
+        if path:
+            self.open_source(SourceChoice(path))
+
+    def _ask_folder(self) -> None:
+        path = dialogs.ask_folder(self, Path.home())
+        if path:
+            self.open_source(SourceChoice(path))
+
+    def _ask_url(self) -> None:
+        url = dialogs.ask_url(self)
+        if url:
+            self.open_source(SourceChoice(url))
+
+    def _on_source_changed(self, status: SourceStatus) -> None:
+        a = self.actions_
+        self.source_button.setText(status.name)
+        self.source_button.setToolTip(f"Source: {status.choice.describe()}")
+        self.setWindowTitle(f"CNN Lens — {status.name}")
+        a.set_playback_enabled(status.seekable and not status.is_live)
+        a.set_playing(not status.paused)
+        state = status.state.value if status.state is not CaptureState.RUNNING else "live" if status.is_live \
+            else "playing"
+        self.status.set_source(f"{status.name} · {state}")
+        if status.state is CaptureState.RECONNECTING:
+            self.frame_view.set_notice(f"{status.name}: reconnecting…")
+        elif status.state is CaptureState.FAILED:
+            self.frame_view.set_notice(f"{status.name}: {status.error or 'failed'}")
+        else:
+            self.frame_view.set_notice(None)
+
+    def toggle_pause(self) -> None:
+        capture = self.session.capture
+        if capture is not None and self.actions_.play_pause.isEnabled():
+            self.session.set_paused(not capture.paused)
+
+    def _on_loop_toggled(self, loop: bool) -> None:
+        self.session.set_loop(loop)
+        self.settings = replace(self.settings, loop=loop)
+        self._persist()
+
+    # -- panes -----------------------------------------------------------------------------------------------
+
+    def set_layout(self, layout: int) -> None:
+        """Show 1, 2 or 4 panes."""
+        self.actions_.layouts[layout].setChecked(True)
+        self._show_layout(layout)
+        self.session.set_layout(layout)
+        self.settings = replace(self.settings, layout=layout)
+        self._persist()
+
+    def _show_layout(self, layout: int) -> None:
+        for panel in self.panels:
+            panel.set_title(layout)
+            panel.setVisible(panel.index < layout)
+
+    def _on_spec_requested(self, index: int, spec: PaneSpec) -> None:
+        self.session.set_pane(index, spec)
+        self._remember_pane(index, spec)
+
+    def _on_options_changed(self, index: int, options) -> None:
+        self.session.set_options(index, options)
+        self._remember_pane(index, replace(self.panels[index].spec, options=options))
+
+    def _on_pane_spec_changed(self, index: int, spec: PaneSpec) -> None:
+        self.panels[index].set_spec(spec)
+        self._remember_pane(index, spec)
+
+    def _on_pane_model(self, index: int, info: PaneModelInfo) -> None:
+        panel = self.panels[index]
+        panel.set_class_names(info.class_names)
+        if info.untrained:
+            panel.set_state(f"Running {info.label}: random weights, its output is not a prediction",
+                            Level.WARNING)
+
+    def _remember_pane(self, index: int, spec: PaneSpec) -> None:
+        self.settings = self.settings.with_pane(index, spec)
+        self._persist()
+
+    def open_model_file(self, index: int, path: str | None = None) -> None:
+        """Load a model file into pane `index` (asks for the file when `path` is None)."""
+        path = path or dialogs.ask_model_file(self, Path.home())
+        if not path:
+            return
+        self.choices.add_user_file(Path(path))
+        self.session.load_file_into_pane(index, path)
+        spec = self.session.specs[index]
+        if spec is not None:
+            self.panels[index].set_spec(spec)
+            self._remember_pane(index, spec)
+
+    # -- record and snapshot ---------------------------------------------------------------------------------
+
+    def _output_folder(self) -> Path:
+        folder = self.settings.output_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def _ask_output_folder(self) -> None:
+        path = dialogs.ask_folder(self, self.settings.output_dir, "Choose where recordings and snapshots go")
+        if path:
+            self.set_output_dir(Path(path))
+
+    def set_output_dir(self, folder: Path) -> None:
+        self.settings = replace(self.settings, output_dir=Path(folder))
+        self._persist()
+        self.status.show_message(f"Recordings and snapshots go to {folder}")
+
+    def start_recording(self, path: Path | None = None) -> Path | None:
+        """Record the composed view to `path` (default: a new timestamped file in the output folder)."""
+        try:
+            target = path or unique_output_path(self._output_folder(), "cnnlens", ".mp4")
+            capture = self.session.capture
+            fps = (capture.source.fps if capture is not None else None) or 30.0
+            self.session.recording.start(Path(target), fps_hint=fps)
+        except (CnnLensError, OSError, ValueError) as exc:
+            self.status.show_message(f"Cannot record: {exc}", Level.ERROR)
+            self._set_record_checked(False)
+            return None
+        self._set_record_checked(True)
+        self.status.show_message(f"Recording to {target}")
+        return Path(target)
+
+    def stop_recording(self) -> Path | None:
+        path = self.session.recording.stop()
+        self._set_record_checked(False)
+        return path
+
+    def _set_record_checked(self, checked: bool) -> None:
+        action = self.actions_.record
+        action.blockSignals(True)
+        action.setChecked(checked)
+        action.blockSignals(False)
+        if self.record_button is not None:
+            self.record_button.setStyleSheet(RECORD_STYLE if checked else "")
+        if not checked:
+            action.setText("&Record")
+            self.status.set_recording(None)
+
+    def _on_record_toggled(self, checked: bool) -> None:
+        if checked:
+            self.start_recording()
+        else:
+            self.stop_recording()
+
+    def _on_recording_status(self, status: RecordingStatus) -> None:
+        if status.finished:
+            self._set_record_checked(False)
+            if status.error:
+                self.status.show_message(f"Recording stopped: {status.error}. What was recorded is kept in "
+                                         f"{status.path}", Level.ERROR)
+            else:
+                skipped = f", {status.frames_skipped} frames skipped" if status.frames_skipped else ""
+                self.status.show_message(f"Recording saved: {status.path} ({status.frames_written} frames"
+                                         f"{skipped})")
+            return
+        minutes, seconds = divmod(int(status.elapsed_s), 60)
+        self.actions_.record.setText(f"● {minutes:02d}:{seconds:02d}")
+        self.status.set_recording(status.describe())
+
+    def snapshot(self) -> Path | None:
+        """Save what the frame view shows as a PNG in the output folder; the file is written in the background."""
+        image = self.frame_view.current_image
+        if image is None:
+            self.status.show_message("Nothing to snapshot yet", Level.WARNING)
+            return None
+        try:
+            return self.snapshots.save(image, self._output_folder())
+        except (CnnLensError, OSError) as exc:
+            self.status.show_message(f"Cannot save a snapshot: {exc}", Level.ERROR)
+            return None
+
+    # -- window ----------------------------------------------------------------------------------------------
+
+    def set_fullscreen(self, on: bool) -> None:
+        """Full screen shows only the picture; Esc or F11 brings the controls back."""
+        self.actions_.leave_fullscreen.setEnabled(on)
+        if on:
+            self._fullscreen_hidden = [w for w in (self.toolbar, self.panes_dock, self.status, self.menuBar())
+                                       if w.isVisible()]
+            for widget in self._fullscreen_hidden:
+                widget.hide()
+            self.showFullScreen()
+        else:
+            for widget in self._fullscreen_hidden:
+                widget.show()
+            self._fullscreen_hidden = []
+            self.showNormal()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt name)
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt name)
+        urls = event.mimeData().urls()
+        if not urls:
+            return
+        url = urls[0]
+        if not url.isLocalFile():
+            self.open_source(SourceChoice(url.toString()))
+            event.acceptProposedAction()
+            return
+        path = Path(url.toLocalFile())
+        if dialogs.is_model_path(path):
+            self.open_model_file(self._pane_under(event.position()), str(path))
+        else:
+            self.open_source(SourceChoice(str(path)))
+        event.acceptProposedAction()
+
+    def _pane_under(self, window_pos: QPointF) -> int:
+        """The pane under a window position: a pane panel, or a cell of the picture (pane 1 otherwise)."""
+        for panel in self.panels:
+            if panel.isVisible() and panel.rect().contains(panel.mapFrom(self, window_pos.toPoint())):
+                return panel.index
+        view_pos = QPointF(self.frame_view.mapFrom(self, window_pos.toPoint()))
+        pixel = self.frame_view.map_to_image(view_pos)
+        image = self.frame_view.current_image
+        if pixel is not None and image is not None:
+            index = pane_at(self.session.layout, (image.shape[1], image.shape[0]), *pixel)
+            if index is not None:
+                return index
+        return 0
+
+    def _persist(self) -> None:
+        if self.store is not None:
+            self.store.save(self.settings)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+        if self.store is not None:
+            self.store.save(self.settings)
+            self.store.save_geometry(self.saveGeometry(), self.saveState())
+        self.status.show_message("Closing…")
+        self.session.close()
+        self.snapshots.wait_finished()
+        for call in self.background_calls:
+            call.wait()
+        super().closeEvent(event)
+        self.closed.emit()

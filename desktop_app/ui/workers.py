@@ -1,0 +1,318 @@
+"""The two background threads of the live view: the inference worker and the model loader.
+
+The inference worker is the only thread that touches the `Pipeline` (and so every model): it takes the newest
+captured frame, runs the panes, feeds the recorder and leaves the newest result in a one-slot `OutputSlot`.
+The loader builds pane runners off the UI thread; a loaded runner is swapped into the pipeline between two
+frames. Neither thread imports Qt: they report through plain callbacks, which the session turns into signals.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from desktop_app.core.errors import CnnLensError
+from desktop_app.core.frames import Frame
+from desktop_app.core.models.base import PredictOptions
+from desktop_app.core.pipeline import FrameOutput, PaneRunner, PaneSpec, Pipeline
+
+log = logging.getLogger(__name__)
+
+IDLE_WAIT_S = 0.004
+
+
+class FrameFeed(Protocol):
+    """What the worker needs from a capture: the newest unseen frame, and the clock its timestamps use."""
+
+    def latest(self, newer_than: int = -1) -> Frame | None: ...
+
+    def clock_s(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DisplayFrame:
+    """One processed frame on its way to the screen. `captured_monotonic_s` is when the capture thread
+    delivered the frame, on `time.monotonic()`'s clock, so the UI can measure capture-to-display latency;
+    `source_generation` tells results of a previous source apart."""
+
+    output: FrameOutput
+    captured_monotonic_s: float
+    processed_monotonic_s: float
+    source_generation: int
+
+
+class OutputSlot:
+    """Newest-wins hand-off from the worker to the UI: `put` replaces an unread item instead of queueing."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._item: DisplayFrame | None = None
+        self.replaced = 0
+
+    def put(self, item: DisplayFrame) -> bool:
+        """Store `item`; True when the slot was empty, i.e. the UI needs a notification."""
+        with self._lock:
+            was_empty = self._item is None
+            if not was_empty:
+                self.replaced += 1
+            self._item = item
+            return was_empty
+
+    def take(self) -> DisplayFrame | None:
+        with self._lock:
+            item, self._item = self._item, None
+            return item
+
+
+class InferenceWorker(threading.Thread):
+    """Runs the pipeline on the newest frame of the current feed, on its own thread.
+
+    Every method except `run` may be called from any thread; they take effect between two frames.
+    `on_output()` is called (on this thread) when the slot went from empty to full.
+    """
+
+    def __init__(self, pipeline: Pipeline, slot: OutputSlot, on_output: Callable[[], None],
+                 on_frame_processed: Callable[[DisplayFrame], None] | None = None):
+        super().__init__(name="cnnlens-inference", daemon=True)
+        self.pipeline = pipeline
+        self.slot = slot
+        self._on_output = on_output
+        self._on_frame_processed = on_frame_processed
+        self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._stop_event = threading.Event()
+        self._feed: FrameFeed | None = None
+        self._generation = 0
+        self._last_index = -1
+        self._last_frame: Frame | None = None
+        self._reprocess = False
+        self._options: dict[int, PredictOptions] = {}
+        self.frames_processed = 0
+        self.error: BaseException | None = None
+
+    # -- any thread ------------------------------------------------------------------------------------------
+
+    def set_feed(self, feed: FrameFeed | None, generation: int) -> None:
+        """Read frames from `feed` from now on (None: stop processing)."""
+        def apply() -> None:
+            self._feed = feed
+            self._generation = generation
+            self._last_index = -1
+            self._last_frame = None
+        self._submit(apply)
+
+    def swap_runner(self, index: int, runner: PaneRunner) -> None:
+        """Put `runner` into pane `index` before the next frame; the pipeline closes the old runner."""
+        options = self._options.get(index)
+        if options is not None and hasattr(runner, "options"):
+            runner.options = options  # it was loaded with the options of its request; the user may have moved on
+        self.pipeline.swap_runner(index, runner)
+        self.request_reprocess()
+
+    def set_options(self, index: int, options: PredictOptions) -> None:
+        """Thresholds of pane `index`, applied from the next frame on (and to a paused frame at once)."""
+        self._options[index] = options
+        self.request_reprocess()
+
+    def set_layout(self, layout) -> None:
+        self._submit(lambda: self.pipeline.set_layout(layout))
+        self.request_reprocess()
+
+    def set_info_line(self, text: str) -> None:
+        """Extra HUD line (device, precision, display latency); a plain attribute write, safe between frames."""
+        self.pipeline.info_line = text
+
+    def call(self, command: Callable[[], None]) -> None:
+        """Run `command` on the worker thread between two frames (e.g. to start or stop feeding a recorder)."""
+        self._submit(command)
+
+    def request_reprocess(self) -> None:
+        """Run the panes again on the last frame, so a paused or still picture reflects a change."""
+        self._reprocess = True
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Ask the thread to finish its current frame and end; waits up to `timeout_s`."""
+        self._stop_event.set()
+        self._wake.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout_s)
+            if self.is_alive():
+                log.error("inference thread did not stop within %.0f s", timeout_s)
+
+    # -- worker thread ---------------------------------------------------------------------------------------
+
+    def _submit(self, command: Callable[[], None]) -> None:
+        self._commands.put(command)
+        self._wake.set()
+
+    def _run_commands(self) -> None:
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            command()
+
+    def run(self) -> None:
+        try:
+            while not self._stop_event.is_set():
+                self._run_commands()
+                frame = self._next_frame()
+                if frame is None:
+                    self._wake.wait(IDLE_WAIT_S)
+                    self._wake.clear()
+                    continue
+                self._process(frame)
+        except BaseException as exc:  # noqa: BLE001 - reported to the UI, never silently lost
+            self.error = exc
+            log.exception("inference thread stopped")
+            raise
+        finally:
+            self._run_commands()  # e.g. a pending "stop recording" must still close its file
+
+    def _next_frame(self) -> tuple[Frame, float] | None:
+        """(frame, its capture time on the monotonic clock), or None when there is nothing new to do."""
+        feed = self._feed
+        if feed is not None:
+            frame = feed.latest(newer_than=self._last_index)
+            if frame is not None:
+                self._reprocess = False
+                # Frame timestamps are on the capture clock; translate to monotonic time once, here.
+                age_s = max(0.0, feed.clock_s() - frame.timestamp_s)
+                return frame, time.monotonic() - age_s
+        if self._reprocess and self._last_frame is not None:
+            self._reprocess = False
+            return self._last_frame, time.monotonic()
+        return None
+
+    def _apply_options(self) -> None:
+        runners = self.pipeline.runners
+        for index, options in self._options.items():
+            runner = runners[index] if index < len(runners) else None
+            if runner is not None and getattr(runner, "options", options) != options:
+                runner.options = options
+
+    def _process(self, frame_captured: tuple[Frame, float]) -> None:
+        frame, captured = frame_captured
+        self._last_frame = frame
+        self._last_index = frame.frame_index
+        self._apply_options()
+        output = self.pipeline.process(frame)
+        item = DisplayFrame(output, captured, time.monotonic(), self._generation)
+        self.frames_processed += 1
+        if self._on_frame_processed is not None:
+            self._on_frame_processed(item)
+        if self.slot.put(item):
+            self._on_output()
+
+
+@dataclass(frozen=True, slots=True)
+class LoadRequest:
+    """Load `spec` into pane `pane_index`. `request_id` grows with every request, so late results of a
+    superseded request can be recognised and discarded. `adopt_task`: the model file decides the pane's task
+    (a file the user dropped or opened). `fallback` is loaded instead if this fails and nothing runs yet."""
+
+    request_id: int
+    pane_index: int
+    spec: PaneSpec
+    device: str
+    adopt_task: bool = False
+    fallback: PaneSpec | None = None
+
+
+BuildRunner = Callable[[LoadRequest, Callable[[int, int], None] | None], PaneRunner]
+
+
+class ModelLoader(threading.Thread):
+    """Builds pane runners one at a time, off the UI thread.
+
+    A new request for a pane replaces that pane's queued request. Results arrive through callbacks on this
+    thread: `on_started(request)`, `on_loaded(request, runner)`, `on_failed(request, message)`,
+    `on_progress(request, done, total)`.
+    """
+
+    def __init__(self, build: BuildRunner, *, on_started: Callable[[LoadRequest], None],
+                 on_loaded: Callable[[LoadRequest, PaneRunner], None],
+                 on_failed: Callable[[LoadRequest, str], None],
+                 on_progress: Callable[[LoadRequest, int, int], None] | None = None):
+        super().__init__(name="cnnlens-model-loader", daemon=True)
+        self._build = build
+        self._on_started = on_started
+        self._on_loaded = on_loaded
+        self._on_failed = on_failed
+        self._on_progress = on_progress
+        self._pending: dict[int, LoadRequest] = {}
+        self._condition = threading.Condition()
+        self._stopping = False
+        self._next_id = 0
+        self.busy = False
+
+    def request(self, pane_index: int, spec: PaneSpec, device: str, *, adopt_task: bool = False,
+                fallback: PaneSpec | None = None) -> LoadRequest:
+        """Queue a load for pane `pane_index`, replacing any queued one for that pane."""
+        with self._condition:
+            self._next_id += 1
+            request = LoadRequest(self._next_id, pane_index, spec, device, adopt_task, fallback)
+            self._pending[pane_index] = request
+            self._condition.notify()
+            return request
+
+    @property
+    def idle(self) -> bool:
+        """True when nothing is loading or queued."""
+        with self._condition:
+            return not self._pending and not self.busy
+
+    def stop(self, timeout_s: float = 60.0) -> None:
+        """Drop queued requests and wait for a load in progress to finish (its runner is closed)."""
+        with self._condition:
+            self._stopping = True
+            self._pending.clear()
+            self._condition.notify_all()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout_s)
+            if self.is_alive():
+                log.error("model loader did not stop within %.0f s", timeout_s)
+
+    def run(self) -> None:
+        while True:
+            with self._condition:
+                while not self._pending and not self._stopping:
+                    self._condition.wait()
+                if self._stopping:
+                    return
+                # Lowest pane first, so pane 1 (what the user sees first) is ready first.
+                request = self._pending.pop(min(self._pending))
+                self.busy = True
+            try:
+                self._load(request)
+            finally:
+                with self._condition:
+                    self.busy = False
+
+    def _load(self, request: LoadRequest) -> None:
+        self._on_started(request)
+        progress = None
+        if self._on_progress is not None:
+            progress = lambda done, total: self._on_progress(request, done, total)  # noqa: E731
+        try:
+            runner = self._build(request, progress)
+        except (CnnLensError, ValueError, OSError, RuntimeError) as exc:
+            # Expected user-facing failures: corrupt file, wrong task, offline download, out of memory.
+            self._on_failed(request, str(exc) or type(exc).__name__)
+            return
+        except Exception as exc:  # noqa: BLE001 - third-party loaders raise anything; the pane must say why
+            log.exception("loading %s failed", request.spec.model)
+            self._on_failed(request, f"{type(exc).__name__}: {exc}")
+            return
+        with self._condition:
+            stopping = self._stopping
+        if stopping:
+            runner.close()
+            return
+        self._on_loaded(request, runner)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import cv2
@@ -14,6 +15,12 @@ IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".pbm", ".pgm", ".ppm", ".pnm",
      ".jp2", ".sr", ".ras", ".exr", ".hdr", ".pic", ".avif"}
 )
+
+log = logging.getLogger(__name__)
+
+# Larger images are scaled down on reading: models see at most a few hundred pixels anyway, and full-size
+# masks, overlays and copies of a 100-megapixel frame would cost seconds and gigabytes per frame.
+MAX_IMAGE_SIDE = 4096
 
 # JPEG is the format that carries EXIF orientation; OpenCV honours it only in IMREAD_COLOR mode.
 _JPEG_MAGIC = b"\xff\xd8\xff"
@@ -48,7 +55,18 @@ def read_image(path: str | Path) -> np.ndarray:
         raise SourceError(f"'{path}' is not an image OpenCV can decode ({error.err or error})") from error
     if image is None:
         raise SourceError(f"'{path}' is not an image OpenCV can decode (unknown or corrupt format)")
-    return to_bgr_uint8(image)
+    return limit_size(to_bgr_uint8(image), str(path))
+
+
+def limit_size(image: np.ndarray, name: str, max_side: int = MAX_IMAGE_SIDE) -> np.ndarray:
+    """`image` scaled down (aspect kept) so that its longest side is at most `max_side`; logged when it is."""
+    h, w = image.shape[:2]
+    if max(h, w) <= max_side:
+        return image
+    scale = max_side / max(h, w)
+    size_wh = (max(1, round(w * scale)), max(1, round(h * scale)))
+    log.warning("%s is %dx%d; scaled down to %dx%d", name, w, h, *size_wh)
+    return cv2.resize(image, size_wh, interpolation=cv2.INTER_AREA)
 
 
 def to_bgr_uint8(image: np.ndarray) -> np.ndarray:

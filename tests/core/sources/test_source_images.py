@@ -66,3 +66,14 @@ def test_missing_image_names_the_file(tmp_path):
     with pytest.raises(SourceError, match="does not exist") as caught:
         read_image(tmp_path / "gone.png")
     assert "gone.png" in str(caught.value)
+
+
+def test_huge_image_is_scaled_down_to_the_side_limit(tmp_path):
+    import cv2
+
+    from desktop_app.core.sources.images import MAX_IMAGE_SIDE
+
+    path = tmp_path / "huge.png"
+    cv2.imwrite(str(path), np.zeros((MAX_IMAGE_SIDE * 2 + 10, 300, 3), np.uint8))
+    image = read_image(path)
+    assert image.shape[0] == MAX_IMAGE_SIDE and image.shape[1] == 150 and image.dtype == np.uint8

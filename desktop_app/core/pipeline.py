@@ -20,7 +20,7 @@ from desktop_app.core.frames import Frame
 from desktop_app.core.models.base import ModelAdapter, PredictOptions
 from desktop_app.core.models.results import StageTimes, TaskResult
 from desktop_app.core.models.tasks import Task
-from desktop_app.core.render import Layout, annotate, draw_banner, draw_hud, tile
+from desktop_app.core.render import Layout, RenderStyle, annotate, draw_banner, draw_hud, tile
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +103,14 @@ class ModelPane:
         info = adapter.info
         backend = f" · {info.backend}" if info.backend != "torch" else ""
         self.label = f"{self.task.value} · {info.display_name}{backend}"
+        #: Overlay style; None sizes text from the frame. The GUI sets a text scale that stays readable when
+        #: the pane is shown small (2 or 4 panes in a window).
+        self.style: RenderStyle | None = None
 
     def run(self, frame: Frame, pane_index: int) -> PaneOutput:
         result = self.adapter.predict(frame, self.options)
         started = time.perf_counter()
-        image = annotate(frame.image, result)
+        image = annotate(frame.image, result, self.style)
         if self.adapter.info.untrained:
             image = draw_banner(image, UNTRAINED_BANNER, "warning")
         render_ms = (time.perf_counter() - started) * 1000.0
@@ -182,6 +185,8 @@ class Pipeline:
         self.layout = layout
         self.hud = hud
         self.info_line = info_line
+        #: cv2 text scale of the HUD; None sizes it from the frame (see `ModelPane.style`).
+        self.hud_scale: float | None = None
         self._meters: dict[int, RateMeter] = {}
 
     @property
@@ -243,7 +248,7 @@ class Pipeline:
         meter = self._meters.setdefault(index, RateMeter())
         meter.tick()
         started = time.perf_counter()
-        image = draw_hud(output.image, hud_lines(output, self.info_line, meter.fps or None))
+        image = draw_hud(output.image, hud_lines(output, self.info_line, meter.fps or None), scale=self.hud_scale)
         stage_ms["render"] += (time.perf_counter() - started) * 1000.0
         return PaneOutput(output.pane_index, image, output.result, output.label, output.timings,
                           output.render_ms, output.error, output.extras)

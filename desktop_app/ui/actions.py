@@ -7,10 +7,8 @@ disagree, and the menus display every shortcut next to its command.
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import QMenuBar, QStyle, QToolBar, QToolButton, QWidget
-
-RECORD_STYLE = "QToolButton { color: white; background: #c62828; border-radius: 4px; font-weight: bold; }"
 
 
 class WindowActions(QObject):
@@ -68,7 +66,9 @@ class WindowActions(QObject):
             self.layouts[count] = act
 
         self.record = action("&Record", "R", tip="Record the composed view to an MP4 file", checkable=True)
-        self.snapshot = action("&Snapshot", "S", tip="Save the current view as a PNG")
+        self.record.setIcon(dot_icon(QColor(220, 40, 40)))
+        self.snapshot = action("&Snapshot", "S", tip="Save the current view as a PNG",
+                               icon=SP.SP_DialogSaveButton)
         self.fullscreen = action("&Full screen", "F11", tip="Full screen on or off", checkable=True,
                                  icon=SP.SP_TitleBarMaxButton)
         self.leave_fullscreen = action("Leave full screen", "Esc", tip="Leave full screen")
@@ -86,6 +86,19 @@ class WindowActions(QObject):
         """Playback controls only make sense for files, folders and images."""
         for act in (self.play_pause, self.step, self.loop):
             act.setEnabled(seekable)
+
+
+def dot_icon(color: QColor, size: int = 16) -> QIcon:
+    """A filled circle (the universal "record" sign), drawn so no icon file has to ship."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setBrush(color)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.drawEllipse(2, 2, size - 4, size - 4)
+    painter.end()
+    return QIcon(pixmap)
 
 
 def build_menus(menubar: QMenuBar, actions: WindowActions, source_menu, panes_toggle: QAction) -> None:

@@ -144,13 +144,13 @@ def launch(config: StartConfig, store: SettingsStore | None = None) -> MainWindo
 
     def begin() -> None:
         # Runs once the window is on screen: opening a camera or loading a model never delays that.
-        session.set_loop(settings.loop)
+        session.sources.set_loop(settings.loop)
         session.layout = settings.layout
         session.set_layout(settings.layout)
         for index, spec in enumerate(settings.panes):
             fallback = DEFAULT_PANES[index] if config.fallback_panes and spec != DEFAULT_PANES[index] else None
             session.configure_pane(index, spec, fallback=fallback)
-        if not window.session.open_source(SourceChoice(settings.source, dict(settings.source_options))):
+        if not session.sources.open(SourceChoice(settings.source, dict(settings.source_options))):
             window.status.show_message(f"Saved source {settings.source!r} is not available; showing the sample",
                                        "warning")
             window.open_source(SourceChoice(SAMPLE_SOURCE))
@@ -168,7 +168,7 @@ def _start_background_checks(window: MainWindow, prefer_camera: bool) -> None:
 
     def on_cameras(cameras) -> None:
         window.source_menu.set_cameras(cameras)
-        if prefer_camera and cameras and window.session.source_choice == SourceChoice(SAMPLE_SOURCE):
+        if prefer_camera and cameras and window.session.sources.choice == SourceChoice(SAMPLE_SOURCE):
             window.status.show_message(f"Found {cameras[0].name}; showing it (the sample stays in the Source menu)")
             window.open_source(SourceChoice(cameras[0].spec))
 
@@ -217,6 +217,9 @@ def run_gui(args: argparse.Namespace) -> int:
     finish = app.exit if loop is None else loop.exit
     frames = getattr(args, "frames", None)
     if frames is not None and (args.screenshot or args.record):
+        # Documentation screenshots and recordings: as large as the screen allows, up to Full HD.
+        screen = window.screen().availableGeometry()
+        window.resize(min(1920, screen.width()), min(1080, screen.height()))
         ScriptedRun(window, frames, Path(args.screenshot) if args.screenshot else None,
                     Path(args.record) if args.record else None, quit=finish)
     else:

@@ -11,18 +11,17 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QScrollArea, QToolBar, QVBoxLayout, QWidget
 
-from desktop_app.core.errors import CnnLensError
-from desktop_app.core.outputs import unique_output_path
 from desktop_app.core.pipeline import PaneSpec
 from desktop_app.core.render import pane_at
 from desktop_app.core.sources import CaptureState
 from desktop_app.ui import dialogs
-from desktop_app.ui.actions import RECORD_STYLE, WindowActions, build_menus, build_toolbar
+from desktop_app.ui.actions import WindowActions, build_menus, build_toolbar
+from desktop_app.ui.capture_controls import CaptureControls
 from desktop_app.ui.choices import ModelChoices
 from desktop_app.ui.frame_view import FrameView
 from desktop_app.ui.pane_panel import PanePanel
-from desktop_app.ui.recording import RecordingStatus, SnapshotWriter
-from desktop_app.ui.session import LiveSession, PaneModelInfo, SourceStatus
+from desktop_app.ui.session import LiveSession, PaneModelInfo
+from desktop_app.ui.source_control import SourceStatus
 from desktop_app.ui.settings import MAX_PANES, SessionSettings, SettingsStore
 from desktop_app.ui.source_menu import SourceChoice, SourceMenu, make_source_button
 from desktop_app.ui.status import Level, StatusArea
@@ -72,6 +71,7 @@ class MainWindow(QMainWindow):
         self.panes_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                                     | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.panes_dock)
+        self.resizeDocks([self.panes_dock], [360], Qt.Orientation.Horizontal)
 
         self.actions_ = WindowActions(self)
         a = self.actions_
@@ -84,7 +84,9 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
         build_menus(self.menuBar(), a, self.source_menu, self.panes_dock.toggleViewAction())
         self.record_button = self.toolbar.widgetForAction(a.record)
-        self.snapshots = SnapshotWriter(self)
+        self.captures = CaptureControls(session, a.record, self.record_button, self.status, self.frame_view,
+                                        self._output_folder, self)
+        self.snapshots = self.captures.snapshots
 
         self._connect()
         a.loop.setChecked(settings.loop)
@@ -103,12 +105,9 @@ class MainWindow(QMainWindow):
         s.pane_state.connect(lambda i, text, level: self.panels[i].set_state(text, level))
         s.pane_model.connect(self._on_pane_model)
         s.pane_spec_changed.connect(self._on_pane_spec_changed)
-        s.source_changed.connect(self._on_source_changed)
-        s.recording.status.connect(self._on_recording_status)
+        s.sources.changed.connect(self._on_source_changed)
         self.frame_view.painted.connect(self._on_painted)
         self.source_menu.chosen.connect(self.open_source)
-        self.snapshots.saved.connect(lambda p: self.status.show_message(f"Snapshot saved: {p}"))
-        self.snapshots.failed.connect(lambda why: self.status.show_message(why, Level.ERROR))
         for panel in self.panels:
             panel.spec_requested.connect(self._on_spec_requested)
             panel.options_changed.connect(self._on_options_changed)
@@ -121,10 +120,9 @@ class MainWindow(QMainWindow):
         a.output_folder.triggered.connect(self._ask_output_folder)
         a.quit.triggered.connect(self.close)
         a.play_pause.triggered.connect(self.toggle_pause)
-        a.step.triggered.connect(self.session.step)
+        a.step.triggered.connect(self.session.sources.step)
         a.loop.toggled.connect(self._on_loop_toggled)
         a.layout_group.triggered.connect(lambda act: self.set_layout(int(act.data())))
-        a.record.toggled.connect(self._on_record_toggled)
         a.snapshot.triggered.connect(self.snapshot)
         a.fullscreen.toggled.connect(self.set_fullscreen)
         a.leave_fullscreen.triggered.connect(lambda: a.fullscreen.setChecked(False))
@@ -144,6 +142,10 @@ class MainWindow(QMainWindow):
 
     def _on_painted(self, item: object, painted_s: float) -> None:
         self.session.note_painted(item, painted_s)
+        panes = getattr(getattr(item, "output", None), "panes", ())
+        if panes:
+            rows = 2 if len(panes) == 4 else 1
+            self.session.fit_text_to_display(panes[0].image.shape[0], self.frame_view.image_rect().height() / rows)
         if self.session.display_fps:
             self.status.set_speed(f"{self.session.display_fps:.1f} FPS · capture→display "
                                   f"{self.session.latency_ms:.0f} ms")
@@ -152,7 +154,7 @@ class MainWindow(QMainWindow):
 
     def open_source(self, choice: SourceChoice) -> None:
         """Switch the source (what the menu, dialogs and drops call)."""
-        if self.session.open_source(choice):
+        if self.session.sources.open(choice):
             self.settings = replace(self.settings, source=choice.spec, source_options=dict(choice.options))
             self._persist()
 
@@ -189,12 +191,12 @@ class MainWindow(QMainWindow):
             self.frame_view.set_notice(None)
 
     def toggle_pause(self) -> None:
-        capture = self.session.capture
+        capture = self.session.sources.capture
         if capture is not None and self.actions_.play_pause.isEnabled():
-            self.session.set_paused(not capture.paused)
+            self.session.sources.set_paused(not capture.paused)
 
     def _on_loop_toggled(self, loop: bool) -> None:
-        self.session.set_loop(loop)
+        self.session.sources.set_loop(loop)
         self.settings = replace(self.settings, loop=loop)
         self._persist()
 
@@ -266,68 +268,13 @@ class MainWindow(QMainWindow):
         self.status.show_message(f"Recordings and snapshots go to {folder}")
 
     def start_recording(self, path: Path | None = None) -> Path | None:
-        """Record the composed view to `path` (default: a new timestamped file in the output folder)."""
-        try:
-            target = path or unique_output_path(self._output_folder(), "cnnlens", ".mp4")
-            capture = self.session.capture
-            fps = (capture.source.fps if capture is not None else None) or 30.0
-            self.session.recording.start(Path(target), fps_hint=fps)
-        except (CnnLensError, OSError, ValueError) as exc:
-            self.status.show_message(f"Cannot record: {exc}", Level.ERROR)
-            self._set_record_checked(False)
-            return None
-        self._set_record_checked(True)
-        self.status.show_message(f"Recording to {target}")
-        return Path(target)
+        return self.captures.start_recording(path)
 
     def stop_recording(self) -> Path | None:
-        path = self.session.recording.stop()
-        self._set_record_checked(False)
-        return path
-
-    def _set_record_checked(self, checked: bool) -> None:
-        action = self.actions_.record
-        action.blockSignals(True)
-        action.setChecked(checked)
-        action.blockSignals(False)
-        if self.record_button is not None:
-            self.record_button.setStyleSheet(RECORD_STYLE if checked else "")
-        if not checked:
-            action.setText("&Record")
-            self.status.set_recording(None)
-
-    def _on_record_toggled(self, checked: bool) -> None:
-        if checked:
-            self.start_recording()
-        else:
-            self.stop_recording()
-
-    def _on_recording_status(self, status: RecordingStatus) -> None:
-        if status.finished:
-            self._set_record_checked(False)
-            if status.error:
-                self.status.show_message(f"Recording stopped: {status.error}. What was recorded is kept in "
-                                         f"{status.path}", Level.ERROR)
-            else:
-                skipped = f", {status.frames_skipped} frames skipped" if status.frames_skipped else ""
-                self.status.show_message(f"Recording saved: {status.path} ({status.frames_written} frames"
-                                         f"{skipped})")
-            return
-        minutes, seconds = divmod(int(status.elapsed_s), 60)
-        self.actions_.record.setText(f"● {minutes:02d}:{seconds:02d}")
-        self.status.set_recording(status.describe())
+        return self.captures.stop_recording()
 
     def snapshot(self) -> Path | None:
-        """Save what the frame view shows as a PNG in the output folder; the file is written in the background."""
-        image = self.frame_view.current_image
-        if image is None:
-            self.status.show_message("Nothing to snapshot yet", Level.WARNING)
-            return None
-        try:
-            return self.snapshots.save(image, self._output_folder())
-        except (CnnLensError, OSError) as exc:
-            self.status.show_message(f"Cannot save a snapshot: {exc}", Level.ERROR)
-            return None
+        return self.captures.snapshot()
 
     # -- window ----------------------------------------------------------------------------------------------
 

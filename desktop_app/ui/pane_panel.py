@@ -111,6 +111,8 @@ class PanePanel(QGroupBox):
         thresholds.addWidget(self.iou_box)
         form = QFormLayout(self)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setContentsMargins(8, 4, 8, 6)
+        form.setVerticalSpacing(4)
         form.addRow("Task", self.task_box)
         form.addRow("Model", model_row)
         form.addRow("Thresholds", thresholds)

@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop_app.core.errors import CnnLensError
 from desktop_app.core.models.base import PredictOptions
 from desktop_app.core.pipeline import PaneRunner, PaneSpec, Pipeline, RateMeter
 from desktop_app.core.render import Layout
-from desktop_app.core.sources import CaptureState, CaptureThread, create_source
-from desktop_app.core.sources.images import is_image_path
 from desktop_app.ui.placeholders import failed_pane, loading_pane
 from desktop_app.ui.recording import RecordingControl
-from desktop_app.ui.source_menu import SourceChoice
+from desktop_app.ui.source_control import SourceControl
 from desktop_app.ui.status import Level
 from desktop_app.ui.workers import DisplayFrame, InferenceWorker, LoadRequest, ModelLoader, OutputSlot
 
@@ -41,19 +37,6 @@ class PaneModelInfo:
     device: str
     precision: str
     backend: str
-
-
-@dataclass(frozen=True, slots=True)
-class SourceStatus:
-    """The current source as the toolbar and status bar show it."""
-
-    choice: SourceChoice
-    name: str
-    state: CaptureState
-    seekable: bool
-    is_live: bool
-    paused: bool
-    error: str | None = None
 
 
 def _runner_info(runner: PaneRunner, kind: str) -> PaneModelInfo:
@@ -90,9 +73,7 @@ class LiveSession(QObject):
     pane_model = Signal(int, object)  # pane index, PaneModelInfo of the model now running there
     pane_spec_changed = Signal(int, object)  # pane index, PaneSpec the session switched to by itself
     message = Signal(str, str)  # text, Level value
-    source_changed = Signal(object)  # SourceStatus
     loads_settled = Signal()  # nothing is loading or queued any more
-    _capture_event = Signal(int, object)  # (generation, CaptureState), from the capture thread
     _load_event = Signal(object, object, str)  # (LoadRequest, runner | None, error), from the loader thread
 
     def __init__(self, device: str = "auto", build_runner=build_pane_runner, parent: QObject | None = None):
@@ -106,24 +87,19 @@ class LiveSession(QObject):
                                   on_failed=lambda r, why: self._load_event.emit(r, None, why),
                                   on_progress=self._on_load_progress)
         self.recording = RecordingControl(self.worker, self)
+        self.sources = SourceControl(self.worker, self)
+        self.sources.message.connect(self.message)
         self.specs: list[PaneSpec | None] = [None] * MAX_PANES
         self.layout = 1
-        self.loop = True
         self.pane_info: list[PaneModelInfo | None] = [None] * MAX_PANES
         self._latest_request: dict[int, int] = {}
         self._fallbacks: list[PaneSpec | None] = [None] * MAX_PANES
         self._adopt: list[bool] = [False] * MAX_PANES
-        self._capture: CaptureThread | None = None
-        self._retired: list[CaptureThread] = []
-        self._generation = 0
-        self._choice: SourceChoice | None = None
-        self._last_good_choice: SourceChoice | None = None
-        self._delivered_any = False
         self._display_meter = RateMeter(refresh_s=0.5)
         self.display_fps = 0.0
         self.latency_ms = 0.0
         self._closed = False
-        self._capture_event.connect(self._on_capture_event)
+        self._text_scale: float | None = None
         self._load_event.connect(self._on_load_event)
 
     # -- lifecycle -------------------------------------------------------------------------------------------
@@ -140,11 +116,7 @@ class LiveSession(QObject):
         self._closed = True
         self.recording.stop()
         self.loader.stop()
-        for capture in [self._capture, *self._retired]:
-            if capture is not None:
-                capture.stop(timeout=5.0)
-        self._capture = None
-        self._retired.clear()
+        self.sources.close()
         self.worker.stop()
         self.pipeline.close()
         self.recording.wait_finished()
@@ -152,111 +124,6 @@ class LiveSession(QObject):
     @property
     def closed(self) -> bool:
         return self._closed
-
-    # -- source ----------------------------------------------------------------------------------------------
-
-    @property
-    def source_choice(self) -> SourceChoice | None:
-        return self._choice
-
-    @property
-    def capture(self) -> CaptureThread | None:
-        return self._capture
-
-    def open_source(self, choice: SourceChoice) -> bool:
-        """Switch to `choice`. Opening happens on the capture thread; failures arrive as messages and fall back
-        to the last working source (or the sample). False when the spec itself is invalid."""
-        options = dict(choice.options)
-        if not choice.spec.lower().startswith(("camera", "sample")) and is_image_path(Path(choice.spec)):
-            options.setdefault("repeat", True)  # a still picture keeps the models running, so changes show
-        try:
-            source = create_source(choice.spec, **options)
-        except (CnnLensError, ValueError, OSError) as exc:
-            self.message.emit(str(exc), Level.ERROR.value)
-            return False
-        self._generation += 1
-        generation = self._generation
-        capture = CaptureThread(source, realtime=True, loop=self.loop,
-                                on_state_change=lambda state: self._capture_event.emit(generation, state))
-        old, self._capture = self._capture, capture
-        self._choice = choice
-        self._delivered_any = False
-        self.worker.set_feed(capture, generation)
-        capture.start()
-        if old is not None:
-            self._retire(old)
-        self.message.emit(f"Opening {source.name}…", Level.INFO.value)
-        self._emit_source_status()
-        return True
-
-    def _retire(self, capture: CaptureThread) -> None:
-        # Stopping may wait on a blocked read (a stalled stream): never on the UI thread.
-        capture.stop(timeout=0)
-        self._retired = [c for c in self._retired if c.is_alive]
-        self._retired.append(capture)
-
-    def _on_capture_event(self, generation: int, state: CaptureState) -> None:
-        capture = self._capture
-        if generation != self._generation or capture is None or self._closed:
-            return
-        name = capture.source.name
-        if state is CaptureState.RUNNING:
-            if not self._delivered_any:
-                self.message.emit(f"Showing {name}", Level.INFO.value)
-            elif capture.reconnects:
-                self.message.emit(f"{name} is back", Level.INFO.value)
-            self._delivered_any = True
-            self._last_good_choice = self._choice
-        elif state is CaptureState.RECONNECTING:
-            self.message.emit(f"{name} stopped delivering frames ({capture.error}); reconnecting…",
-                              Level.WARNING.value)
-        elif state is CaptureState.FAILED:
-            self._on_source_failed(name, capture.error)
-        elif state is CaptureState.FINISHED:
-            self.message.emit(f"End of {name}" + ("" if self.loop else " (turn Loop on to play it again)"),
-                              Level.INFO.value)
-        self._emit_source_status()
-
-    def _on_source_failed(self, name: str, error: BaseException | None) -> None:
-        self.message.emit(f"Cannot show {name}: {error}", Level.ERROR.value)
-        fallback = self._last_good_choice
-        if fallback is None or fallback == self._choice:
-            fallback = SourceChoice("sample") if self._choice != SourceChoice("sample") else None
-        if fallback is not None:
-            self.message.emit(f"Cannot show {name}: {error}. Showing {fallback.describe()} instead.",
-                              Level.ERROR.value)
-            self.open_source(fallback)
-
-    def _emit_source_status(self) -> None:
-        capture = self._capture
-        if capture is None or self._choice is None:
-            return
-        source = capture.source
-        error = str(capture.error) if capture.error is not None else None
-        self.source_changed.emit(SourceStatus(self._choice, source.name, capture.state, source.is_seekable,
-                                              source.is_live, capture.paused, error))
-
-    def set_paused(self, paused: bool) -> None:
-        if self._capture is None:
-            return
-        if paused:
-            self._capture.pause()
-        else:
-            self._capture.resume()
-        self._emit_source_status()
-
-    def step(self) -> None:
-        """Show the next frame of a paused file."""
-        if self._capture is not None:
-            if not self._capture.paused:
-                self._capture.pause()
-            self._capture.step(1)
-            self._emit_source_status()
-
-    def set_loop(self, loop: bool) -> None:
-        self.loop = loop
-        if self._capture is not None:
-            self._capture.loop = loop  # read by the capture thread at the end of the file
 
     # -- panes -----------------------------------------------------------------------------------------------
 
@@ -374,7 +241,7 @@ class LiveSession(QObject):
     def take_output(self) -> DisplayFrame | None:
         """The newest processed frame of the current source, or None."""
         item = self.slot.take()
-        if item is None or item.source_generation != self._generation:
+        if item is None or item.source_generation != self.sources.generation:
             return None
         return item
 
@@ -396,6 +263,20 @@ class LiveSession(QObject):
             parts.append(f"latency {self.latency_ms:.0f} ms")
             self.worker.set_info_line(" · ".join(parts))
 
-    def first_loaded_info(self) -> PaneModelInfo | None:
-        return next((i for i in self.pane_info if i is not None), None)
+    def fit_text_to_display(self, frame_height_px: int, shown_pane_height_px: float) -> None:
+        """Size overlay text for how big a pane appears on screen, so labels stay readable with 2 or 4 panes
+        (text is drawn into the frame, then the frame is shrunk to fit its cell and the window)."""
+        if shown_pane_height_px < 1 or frame_height_px < 1:
+            return
+        scale = readable_text_scale(frame_height_px, shown_pane_height_px)
+        if scale != self._text_scale:
+            self._text_scale = scale
+            self.worker.set_text_scale(scale)
+
+
+def readable_text_scale(frame_height_px: int, shown_height_px: float, on_screen: float = 0.5) -> float:
+    """The OpenCV font scale that shows text at about `on_screen` (0.5: ~11 px capitals) once a frame
+    `frame_height_px` tall is displayed `shown_height_px` tall; rounded to 0.05 so small resizes do not churn."""
+    scale = on_screen * frame_height_px / shown_height_px
+    return round(min(3.0, max(0.35, scale)) * 20) / 20
 

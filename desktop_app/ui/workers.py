@@ -19,6 +19,7 @@ from desktop_app.core.errors import CnnLensError
 from desktop_app.core.frames import Frame
 from desktop_app.core.models.base import PredictOptions
 from desktop_app.core.pipeline import FrameOutput, PaneRunner, PaneSpec, Pipeline
+from desktop_app.core.render import Corner, RenderStyle
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ class InferenceWorker(threading.Thread):
         self._last_frame: Frame | None = None
         self._reprocess = False
         self._options: dict[int, PredictOptions] = {}
+        self._style: RenderStyle | None = None
         self.frames_processed = 0
         self.error: BaseException | None = None
 
@@ -125,6 +127,15 @@ class InferenceWorker(threading.Thread):
     def set_info_line(self, text: str) -> None:
         """Extra HUD line (device, precision, display latency); a plain attribute write, safe between frames."""
         self.pipeline.info_line = text
+
+    def set_text_scale(self, scale: float) -> None:
+        """Overlay and HUD text scale (the GUI sizes it for the display), from the next frame on."""
+        def apply() -> None:
+            # The HUD sits top-left, so the top-5 panel of classifiers goes top-right instead of under it.
+            self._style = RenderStyle(text_scale=scale, panel_corner=Corner.TOP_RIGHT)
+            self.pipeline.hud_scale = scale
+        self._submit(apply)
+        self.request_reprocess()
 
     def call(self, command: Callable[[], None]) -> None:
         """Run `command` on the worker thread between two frames (e.g. to start or stop feeding a recorder)."""
@@ -196,6 +207,10 @@ class InferenceWorker(threading.Thread):
             runner = runners[index] if index < len(runners) else None
             if runner is not None and getattr(runner, "options", options) != options:
                 runner.options = options
+        if self._style is not None:
+            for runner in runners:
+                if runner is not None and hasattr(runner, "style") and runner.style is not self._style:
+                    runner.style = self._style
 
     def _process(self, frame_captured: tuple[Frame, float]) -> None:
         frame, captured = frame_captured

@@ -53,7 +53,7 @@ def test_switching_a_model_while_frames_flow_never_stalls_the_ui(qtbot, make_win
     timer.stop()
 
     gaps = np.diff(ticks)
-    assert len(ticks) > 10
+    assert len(ticks) >= 5
     # A 20 ms timer on the UI thread keeps firing while the model loads: no gap near a blocking load.
     assert gaps.max() < 0.5, f"UI thread stalled for {gaps.max():.2f} s"
     # Frames kept flowing with the old model until the swap, then the new one took over.

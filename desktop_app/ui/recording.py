@@ -59,6 +59,7 @@ class RecordingControl(QObject):
         self._started = 0.0
         self._written = 0
         self._last_timestamp = float("-inf")
+        self._failing = False
         self._finishers: list[threading.Thread] = []
         self._timer = QTimer(self)
         self._timer.setInterval(STATUS_INTERVAL_MS)
@@ -90,6 +91,7 @@ class RecordingControl(QObject):
             self._started = time.monotonic()
             self._written = 0
             self._last_timestamp = float("-inf")
+            self._failing = False
         self._timer.start()
         self._publish()
         return Path(path)
@@ -98,7 +100,7 @@ class RecordingControl(QObject):
         """Worker thread: hand one processed frame to the encoder."""
         with self._lock:
             recorder = self._recorder
-            if recorder is None:
+            if recorder is None or self._failing:
                 return
             timestamp = item.output.timestamp_s
             if timestamp <= self._last_timestamp:
@@ -106,15 +108,15 @@ class RecordingControl(QObject):
             try:
                 accepted = recorder.write(item.output.composed, timestamp)
             except (RecordingError, OSError, ValueError) as exc:
-                self._recorder = None
-                self._failed.emit(str(exc))
-                self._finish_in_background(recorder, error=str(exc))
-                return
-            self._last_timestamp = timestamp
-            self._written += int(accepted)
-        error = getattr(recorder, "error", None)
-        if error is not None:
-            self._detach_and_finish(error=str(error))
+                error = str(exc)
+            else:
+                error = str(recorder.error) if recorder.error is not None else None
+                self._last_timestamp = timestamp
+                self._written += int(accepted)
+            if error is not None:
+                # Stopping touches Qt timers, which belong to the UI thread: hand the failure over.
+                self._failing = True
+                self._failed.emit(error)
 
     def stop(self) -> Path | None:
         """Stop recording; the file is finalised on a background thread. Returns its path (None if idle)."""
@@ -174,7 +176,7 @@ class RecordingControl(QObject):
 
     def _on_failed(self, message: str) -> None:
         log.error("recording stopped: %s", message)
-        self._timer.stop()
+        self._detach_and_finish(error=message)
 
 
 class SnapshotWriter(QObject):

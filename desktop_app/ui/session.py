@@ -81,7 +81,9 @@ class LiveSession(QObject):
         self.device = device
         self.slot = OutputSlot()
         self.pipeline = Pipeline([loading_pane("…") for _ in range(MAX_PANES)], Layout.ONE, hud=True)
-        self.worker = InferenceWorker(self.pipeline, self.slot, self.output_ready.emit, self._on_frame_processed)
+        self.worker = InferenceWorker(self.pipeline, self.slot, self.output_ready.emit, self._on_frame_processed,
+                                      on_error=lambda why: self.message.emit(f"Processing failed: {why}",
+                                                                             Level.ERROR.value))
         self.loader = ModelLoader(build_runner, on_started=self._on_load_started,
                                   on_loaded=lambda r, runner: self._load_event.emit(r, runner, ""),
                                   on_failed=lambda r, why: self._load_event.emit(r, None, why),

@@ -73,16 +73,20 @@ class InferenceWorker(threading.Thread):
     """Runs the pipeline on the newest frame of the current feed, on its own thread.
 
     Every method except `run` may be called from any thread; they take effect between two frames.
-    `on_output()` is called (on this thread) when the slot went from empty to full.
+    `on_output()` is called (on this thread) when the slot went from empty to full; `on_error(message)` when a
+    frame failed unexpectedly (the worker carries on with the next frame).
     """
 
     def __init__(self, pipeline: Pipeline, slot: OutputSlot, on_output: Callable[[], None],
-                 on_frame_processed: Callable[[DisplayFrame], None] | None = None):
+                 on_frame_processed: Callable[[DisplayFrame], None] | None = None,
+                 on_error: Callable[[str], None] | None = None):
         super().__init__(name="cnnlens-inference", daemon=True)
         self.pipeline = pipeline
         self.slot = slot
         self._on_output = on_output
         self._on_frame_processed = on_frame_processed
+        self._on_error = on_error
+        self._last_error = ""
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._stop_event = threading.Event()
@@ -172,19 +176,28 @@ class InferenceWorker(threading.Thread):
     def run(self) -> None:
         try:
             while not self._stop_event.is_set():
-                self._run_commands()
-                frame = self._next_frame()
-                if frame is None:
-                    self._wake.wait(IDLE_WAIT_S)
-                    self._wake.clear()
-                    continue
-                self._process(frame)
-        except BaseException as exc:  # noqa: BLE001 - reported to the UI, never silently lost
-            self.error = exc
-            log.exception("inference thread stopped")
-            raise
+                try:
+                    self._run_commands()
+                    frame = self._next_frame()
+                    if frame is None:
+                        self._wake.wait(IDLE_WAIT_S)
+                        self._wake.clear()
+                        continue
+                    self._process(frame)
+                except Exception as exc:  # noqa: BLE001 - a bug in one frame must not freeze the live view
+                    self._report(exc)
         finally:
             self._run_commands()  # e.g. a pending "stop recording" must still close its file
+
+    def _report(self, exc: Exception) -> None:
+        message = f"{type(exc).__name__}: {exc}"
+        if message != self._last_error:  # once per distinct error, not once per frame
+            self._last_error = message
+            log.exception("inference failed on a frame")
+            if self._on_error is not None:
+                self._on_error(message)
+        self.error = exc
+        self._wake.wait(0.05)  # a persistent error must not spin a core
 
     def _next_frame(self) -> tuple[Frame, float] | None:
         """(frame, its capture time on the monotonic clock), or None when there is nothing new to do."""

@@ -126,3 +126,52 @@ def test_frame_view_paints_the_newest_frame_and_reports_it(qtbot):
     assert view.map_to_image(QPointF(200, 5)) is None  # in the letterbox band
     grabbed = view.grab().toImage()
     assert grabbed.pixelColor(200, 150).red() == 200
+
+
+class _Feed:
+    def __init__(self):
+        self.index = 0
+
+    def latest(self, newer_than=-1):
+        from desktop_app.core.frames import Frame
+
+        self.index += 1
+        return Frame(np.zeros((8, 8, 3), np.uint8), self.index, self.index / 30)
+
+    def clock_s(self):
+        return self.index / 30
+
+
+class _BrokenOnce:
+    label = "flaky"
+
+    def __init__(self):
+        self.calls = 0
+
+    def run(self, frame, pane_index):
+        from desktop_app.core.pipeline import PaneOutput
+
+        self.calls += 1
+        if self.calls == 2:
+            raise TypeError("a bug in a view")  # not a CnnLensError: the pipeline lets it through
+        return PaneOutput(pane_index, frame.image, None, self.label)
+
+    def close(self):
+        pass
+
+
+def test_the_worker_reports_an_unexpected_error_once_and_keeps_processing():
+    from desktop_app.core.pipeline import Pipeline
+    from desktop_app.ui.workers import InferenceWorker
+
+    errors, outputs = [], threading.Event()
+    slot = OutputSlot()
+    worker = InferenceWorker(Pipeline([_BrokenOnce()], hud=False), slot, outputs.set, on_error=errors.append)
+    worker.set_feed(_Feed(), generation=1)
+    worker.start()
+    deadline = time.monotonic() + 5
+    while worker.frames_processed < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    worker.stop()
+    assert worker.frames_processed >= 5 and not worker.is_alive()
+    assert errors == ["TypeError: a bug in a view"]

@@ -27,16 +27,13 @@ if TYPE_CHECKING:
         FgsmRunner,
         GradCamRunner,
     )
-    from desktop_app.core.insight.feature_runners import (  # noqa: F401
-        CellHit,
-        FeaturesRunner,
-        HierarchyRunner,
-    )
+    from desktop_app.core.insight.feature_runners import CellHit, FeaturesRunner  # noqa: F401
     from desktop_app.core.insight.filters import (  # noqa: F401
         filter_response,
         first_layer_conv,
         first_layer_kernels,
     )
+    from desktop_app.core.insight.hierarchy_runner import HierarchyRunner  # noqa: F401
     from desktop_app.core.insight.layers import (  # noqa: F401
         LayerInfo,
         LayerKind,
@@ -104,7 +101,7 @@ _HOMES = {
     "FiltersRunner": "lesson_runners",
     "GradCamRunner": "explain_runners",
     "GridLayout": "views",
-    "HierarchyRunner": "feature_runners",
+    "HierarchyRunner": "hierarchy_runner",
     "InputGeometry": "preprocess",
     "LayerInfo": "layers",
     "LayerKind": "layers",

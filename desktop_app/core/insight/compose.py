@@ -13,11 +13,18 @@ import cv2
 import numpy as np
 
 from desktop_app.core.insight.preprocess import InputGeometry
-from desktop_app.core.insight.views import GridLayout, heat_overlay
+from desktop_app.core.insight.views import GridLayout
+from desktop_app.core.render.heatmap import Colormap, colorize
 from desktop_app.core.models.results import Detections, TaskResult
 from desktop_app.core.render.canvas import fill_into
 from desktop_app.core.render.style import Corner, RenderStyle
-from desktop_app.core.render.text import draw_text_into, fit_text_scale, measure_label, truncate_to_width
+from desktop_app.core.render.text import (
+    draw_label_into,
+    draw_text_into,
+    fit_text_scale,
+    measure_label,
+    truncate_to_width,
+)
 
 BACKGROUND = (30, 30, 30)
 CAPTION = (235, 235, 235)
@@ -168,16 +175,23 @@ def resized_geometry(geometry: InputGeometry, size_wh: tuple[int, int]) -> Input
 
 
 def heat_on_view(view_bgr: np.ndarray, heat_map: np.ndarray, geometry: InputGeometry, *, alpha: float = 0.45,
-                 colormap: str = "jet", detail: int = 4) -> np.ndarray:
-    """`view_bgr` (the frame resized) with a model-input map (h, w) in [0, 1] blended over it.
+                 colormap: Colormap | str = Colormap.JET, detail: int = 4, dst: np.ndarray | None = None) -> np.ndarray:
+    """`view_bgr` (the frame resized) with a model-input map (h, w) in [0, 1] blended over it, into `dst` (a
+    view-sized region of the pane, written in place) or a new image.
 
-    The map is resampled onto the view at 1/`detail` of its resolution and smoothly upscaled by the blend: a
-    heatmap has no finer detail than its feature map, and this keeps the blend cheap on big frames.
+    The map is resampled and coloured at 1/`detail` of the view's resolution, then smoothly upscaled: a heatmap
+    has no finer detail than its feature map, and this keeps the per-frame cost low on big frames.
     """
     h, w = view_bgr.shape[:2]
     small = (max(1, w // detail), max(1, h // detail))
     heat = resized_geometry(geometry, small).heat_to_frame(heat_map)
-    return heat_overlay(view_bgr, heat, alpha=alpha, colormap=colormap)
+    colored = cv2.resize(colorize(heat, colormap, value_range=(0.0, 1.0)), (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.addWeighted(view_bgr, 1.0 - alpha, colored, alpha, 0.0, dst=dst)
+
+
+def region(canvas: np.ndarray, box: Box) -> np.ndarray:
+    """The part of `canvas` under `box`, as a view (drawing on it draws on the canvas)."""
+    return canvas[box.y : box.y + box.h, box.x : box.x + box.w]
 
 
 def scale_result(result: TaskResult, placement: Placement) -> TaskResult:
@@ -202,3 +216,29 @@ def outline(canvas: np.ndarray, xyxy: Sequence[float], color=HIGHLIGHT, thicknes
     x0, y0 = int(np.floor(xyxy[0])), int(np.floor(xyxy[1]))
     x1, y1 = int(np.ceil(xyxy[2])) - 1, int(np.ceil(xyxy[3])) - 1
     cv2.rectangle(canvas, (x0, y0), (max(x0, x1), max(y0, y1)), color, thickness)
+
+
+class LabelStamps:
+    """Small text labels (channel numbers) drawn once and pasted afterwards: drawing text costs far more than
+    copying a few hundred pixels, and the same labels come back frame after frame."""
+
+    def __init__(self, background: tuple[int, int, int] = (40, 40, 40), limit: int = 4096) -> None:
+        self._background = background
+        self._limit = limit
+        self._patches: dict[tuple[str, float], np.ndarray] = {}
+
+    def stamp(self, canvas: np.ndarray, text: str, top_left: tuple[int, int], scale: float) -> None:
+        """Paste the label for `text` with its top-left corner at `top_left` (clipped to the canvas)."""
+        patch = self._patches.get((text, scale))
+        if patch is None:
+            size = measure_label(text, scale)
+            patch = np.empty((size.height, size.width, 3), np.uint8)
+            draw_label_into(patch, text, (0, 0), self._background, scale, size=size)
+            if len(self._patches) >= self._limit:
+                self._patches.clear()
+            self._patches[(text, scale)] = patch
+        x, y = top_left
+        h = min(patch.shape[0], canvas.shape[0] - y)
+        w = min(patch.shape[1], canvas.shape[1] - x)
+        if h > 0 and w > 0:
+            canvas[y : y + h, x : x + w] = patch[:h, :w]

@@ -5,7 +5,6 @@ convention of the model, and thread-safe live settings (the GUI thread sets, the
 from __future__ import annotations
 
 import dataclasses
-import logging
 import threading
 from typing import Generic, TypeVar
 
@@ -16,8 +15,6 @@ from desktop_app.core.errors import InsightError, ModelTaskError
 from desktop_app.core.insight.preprocess import Preprocess, ResizeMode, imagenet_preprocess, yolo_preprocess
 from desktop_app.core.models.base import ModelAdapter
 from desktop_app.core.models.tasks import Task
-
-log = logging.getLogger(__name__)
 
 _EXPORT_SUFFIXES = ("openvino", "onnx", "tensorrt")
 S = TypeVar("S")

@@ -40,7 +40,7 @@ def _features(adapter, options):
 
 
 def _hierarchy(adapter, options):
-    from desktop_app.core.insight.feature_runners import HierarchyRunner
+    from desktop_app.core.insight.hierarchy_runner import HierarchyRunner
 
     return HierarchyRunner(adapter, options)
 

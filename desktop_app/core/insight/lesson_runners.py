@@ -132,9 +132,10 @@ class FiltersRunner:
         inner = panel_box.inset(6)
         used = compose.draw_lines(canvas, lines, inner, scale)
         tiles, layout = self._tile_image((fw, fh), Box(inner.x, inner.y + used, inner.w, max(1, inner.h - used)))
-        th, tw = tiles.shape[:2]
         ox, oy = layout.origin
-        canvas[oy : oy + th, ox : ox + tw] = tiles
+        th, tw = min(tiles.shape[0], fh - oy), min(tiles.shape[1], fw - ox)  # tiny frames: tiles run off the pane
+        if th > 0 and tw > 0:
+            canvas[oy : oy + th, ox : ox + tw] = tiles[:th, :tw]
         x, y = layout.grid.cell_origin(index)
         cw, ch = layout.grid.cell_wh
         compose.outline(canvas, (ox + x - 2, oy + y - 2, ox + x + cw + 2, oy + y + ch + 2), thickness=2)

@@ -87,7 +87,7 @@ class FeaturesRunner(HookedView):
     @property
     def layer(self) -> LayerInfo:
         """The layer shown (from the next frame on, after `set_layer`)."""
-        return find_layer(list(self.layers), self._settings.value.layer)
+        return self._by_name[self._settings.value.layer]
 
     def set_layer(self, name: str) -> None:
         """Show layer `name` from the next frame on (any thread); clears the selected cell."""
@@ -105,8 +105,8 @@ class FeaturesRunner(HookedView):
         self._settings.update(cell=None)
 
     def receptive_field_at(self, pane_x: float, pane_y: float) -> CellHit | None:
-        """The cell under pane pixel (x, y), on the frame view or on a channel tile, with the frame box of its
-        receptive field; None elsewhere or before the first frame."""
+        """The cell under pixel (x, y) of this pane's image (`PaneOutput.image`), on the frame view or on a
+        channel tile, with the frame box of its receptive field; None elsewhere or before the first frame."""
         layout = self._layout
         if layout is None:
             return None
@@ -161,9 +161,9 @@ class FeaturesRunner(HookedView):
         view, layer = template.view, template.layer
         geometry = self.geometry((fw, fh), maps.input_hw)
         map_hw = (maps.shape_chw[1], maps.shape_chw[2])
-        scene = cv2.resize(frame.image, (view.box.w, view.box.h), interpolation=cv2.INTER_LINEAR)
-        shown = compose.region(canvas, view.box)  # blended and drawn in place: no copy of the view per frame
-        compose.heat_on_view(scene, maps.mean_map, geometry, dst=shown)
+        shown = compose.region(canvas, view.box)  # resized, blended and drawn in place: no per-frame copies
+        cv2.resize(frame.image, (view.box.w, view.box.h), dst=shown, interpolation=cv2.INTER_LINEAR)
+        compose.heat_on_view(shown, maps.mean_map, geometry, dst=shown)
         _draw_result_into(shown, result, view)
         if self.adapter.info.untrained:
             shown[:] = draw_banner(shown, UNTRAINED_BANNER, "warning")
@@ -186,7 +186,6 @@ class FeaturesRunner(HookedView):
         key = (frame_wh, maps.layer_name, maps.shape_chw, maps.channel_maps.shape)
         if self._template is not None and self._template.key == key:
             return self._template
-        fw, fh = frame_wh
         canvas = compose.blank(frame_wh)
         view_box, panel_box = compose.split_for_panel(frame_wh)
         view = compose.fit(frame_wh, view_box.inset(4))

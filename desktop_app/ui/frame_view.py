@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 BACKGROUND = QColor(18, 18, 22)
@@ -49,6 +49,7 @@ class FrameView(QWidget):
     """
 
     painted = Signal(object, float)
+    clicked = Signal(float, float)  # (x, y) pixel of the frame on screen that was clicked
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -129,6 +130,12 @@ class FrameView(QWidget):
         x = (pos.x() - rect.x()) * width / rect.width()
         y = (pos.y() - rect.y()) * height / rect.height()
         return x, y
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt name)
+        pixel = self.map_to_image(event.position())
+        if pixel is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit(*pixel)
+        super().mousePressEvent(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt name)
         painter = QPainter(self)

@@ -12,7 +12,8 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QScrollArea, QToolBar, QVBoxLayout, QWidget
 
 from desktop_app.core.pipeline import PaneSpec
-from desktop_app.core.render import pane_at
+from desktop_app.core.errors import CnnLensError
+from desktop_app.core.render import letterbox_rect, pane_at, pane_rects
 from desktop_app.core.sources import CaptureState
 from desktop_app.ui import dialogs
 from desktop_app.ui.actions import WindowActions, build_menus, build_toolbar
@@ -25,6 +26,7 @@ from desktop_app.ui.source_control import SourceStatus
 from desktop_app.ui.settings import MAX_PANES, SessionSettings, SettingsStore
 from desktop_app.ui.source_menu import SourceChoice, SourceMenu, make_source_button
 from desktop_app.ui.status import Level, StatusArea
+from desktop_app.ui.view_controls import ViewControls
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,7 @@ class MainWindow(QMainWindow):
         s.pane_spec_changed.connect(self._on_pane_spec_changed)
         s.sources.changed.connect(self._on_source_changed)
         self.frame_view.painted.connect(self._on_painted)
+        self.frame_view.clicked.connect(self._on_view_clicked)
         self.source_menu.chosen.connect(self.open_source)
         for panel in self.panels:
             panel.spec_requested.connect(self._on_spec_requested)
@@ -230,9 +233,41 @@ class MainWindow(QMainWindow):
     def _on_pane_model(self, index: int, info: PaneModelInfo) -> None:
         panel = self.panels[index]
         panel.set_class_names(info.class_names)
+        controls = ViewControls(info.runner, info.class_names) if info.runner is not None else None
+        if controls is not None and controls.empty:
+            controls.deleteLater()
+            controls = None
+        if controls is not None:
+            controls.failed.connect(lambda why: self.status.show_message(why, Level.ERROR))
+        panel.set_view_controls(controls)
         if info.untrained:
             panel.set_state(f"Running {info.label}: random weights, its output is not a prediction",
                             Level.WARNING)
+
+    def _on_view_clicked(self, x: float, y: float) -> None:
+        """A click on the picture goes to the pane under it, in that pane's own pixels (feature-map cells,
+        filter tiles, the lesson's patch)."""
+        item = self.frame_view.current_tag
+        output = getattr(item, "output", None)
+        if output is None or not output.panes:
+            return
+        composed_wh = (output.composed.shape[1], output.composed.shape[0])
+        index = pane_at(len(output.panes), composed_wh, x, y)
+        if index is None or self.session.pane_info[index] is None:
+            return
+        runner = self.session.pane_info[index].runner
+        if not hasattr(runner, "select_at"):
+            return
+        pane_h, pane_w = output.panes[index].image.shape[:2]
+        shown = letterbox_rect((pane_w, pane_h), pane_rects(len(output.panes), composed_wh)[index])
+        if not shown.contains(x, y):
+            return
+        local = ((x - shown.x) * pane_w / shown.w, (y - shown.y) * pane_h / shown.h)
+        try:
+            runner.select_at(*local)
+        except (CnnLensError, ValueError) as exc:
+            self.status.show_message(str(exc), Level.ERROR)
+        self.session.worker.request_reprocess()  # a paused picture shows the selection at once
 
     def _remember_pane(self, index: int, spec: PaneSpec) -> None:
         self.settings = self.settings.with_pane(index, spec)
@@ -336,6 +371,9 @@ class MainWindow(QMainWindow):
             self.store.save(self.settings)
             self.store.save_geometry(self.saveGeometry(), self.saveState())
         self.status.show_message("Closing…")
+        for panel in self.panels:  # a Teach head still training uses its pane's model: let it finish first
+            if isinstance(panel.view_controls, ViewControls):
+                panel.view_controls.wait_finished()
         self.session.close()
         self.snapshots.wait_finished()
         for call in self.background_calls:

@@ -13,7 +13,7 @@ from typing import Callable, Mapping, Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QSpinBox, QToolButton, QWidget)
+                               QLineEdit, QSizePolicy, QSpinBox, QToolButton, QWidget)
 
 from desktop_app.core.models.base import PredictOptions
 from desktop_app.core.pipeline import PaneSpec
@@ -97,6 +97,8 @@ class PanePanel(QGroupBox):
         self.classes_edit.setClearButtonEnabled(True)
         self.state_label = QLabel()
         self.state_label.setWordWrap(True)
+        # Model and layer names are long words: let them wrap anywhere rather than widen the panel.
+        self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.state_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         model_row = QHBoxLayout()
@@ -119,6 +121,8 @@ class PanePanel(QGroupBox):
         form.addRow("Image size", self.imgsz_box)
         form.addRow("Classes", self.classes_edit)
         form.addRow(self.state_label)
+        self._form = form
+        self.view_controls: QWidget | None = None
 
         self.task_box.currentIndexChanged.connect(self._on_task_changed)
         self.model_box.activated.connect(self._on_model_chosen)
@@ -181,6 +185,14 @@ class PanePanel(QGroupBox):
         preview = ", ".join(list(self._class_names.values())[:12])
         more = "…" if len(self._class_names) > 12 else ""
         self.classes_edit.setToolTip(f"Comma-separated class names or ids. This model knows: {preview}{more}")
+
+    def set_view_controls(self, controls: QWidget | None) -> None:
+        """Show the settings of an insight view under the pane's own controls (None removes them)."""
+        if self.view_controls is not None:
+            self._form.removeRow(self.view_controls)  # deletes the old widget
+        self.view_controls = controls
+        if controls is not None:
+            self._form.addRow(controls)
 
     def set_state(self, text: str, level: Level | str = Level.INFO) -> None:
         """What the pane is doing: loading, running which model, or why it failed."""

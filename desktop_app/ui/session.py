@@ -8,7 +8,7 @@ UI thread), so widgets are only ever touched by the UI thread.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
@@ -37,15 +37,17 @@ class PaneModelInfo:
     device: str
     precision: str
     backend: str
+    #: The runner itself, for views whose settings the UI changes (their setters are safe from any thread).
+    runner: object = field(default=None, compare=False, repr=False)
 
 
 def _runner_info(runner: PaneRunner, kind: str) -> PaneModelInfo:
     info = getattr(getattr(runner, "adapter", None), "info", None)
     task = getattr(getattr(runner, "task", None), "value", None) or kind
     if info is None:
-        return PaneModelInfo(runner.label, task, False, {}, "", "", "")
+        return PaneModelInfo(runner.label, task, False, {}, "", "", "", runner)
     return PaneModelInfo(runner.label, task, bool(info.untrained), dict(info.names), info.device,
-                         info.precision, info.backend)
+                         info.precision, info.backend, runner)
 
 
 def build_pane_runner(request: LoadRequest, progress) -> PaneRunner:

@@ -75,6 +75,17 @@ class WindowActions(QObject):
         self.leave_fullscreen.setEnabled(False)
         self.about = action("&About CNN Lens", tip="About this application")
 
+        self.device_group = QActionGroup(parent)
+        self.device_group.setExclusive(True)
+        self.devices: dict[str, QAction] = {}
+        for device, label in (("auto", "&Auto (CUDA, then MPS, then CPU)"), ("cpu", "&CPU"),
+                              ("cuda", "CU&DA GPU (FP16)"), ("mps", "Apple &MPS")):
+            act = action(label, tip=f"Run the models on {device}; they reload in the background",
+                         checkable=True)
+            act.setData(device)
+            self.device_group.addAction(act)
+            self.devices[device] = act
+
     def set_playing(self, playing: bool) -> None:
         """Show Pause while playing, Play while paused."""
         style = self.parent().style()
@@ -121,6 +132,10 @@ def build_menus(menubar: QMenuBar, actions: WindowActions, source_menu, panes_to
     view = menubar.addMenu("&View")
     for act in actions.layouts.values():
         view.addAction(act)
+    view.addSeparator()
+    devices = view.addMenu("&Device")
+    for act in actions.devices.values():
+        devices.addAction(act)
     view.addSeparator()
     view.addAction(panes_toggle)
     view.addAction(actions.fullscreen)

@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self._connect()
         a.loop.setChecked(settings.loop)
         a.layouts[settings.layout].setChecked(True)
+        a.devices.get(settings.device.split(":")[0], a.devices["auto"]).setChecked(True)
         a.set_playback_enabled(False)
         for panel, spec in zip(self.panels, settings.panes):
             panel.set_spec(spec)
@@ -126,6 +127,7 @@ class MainWindow(QMainWindow):
         a.step.triggered.connect(self.session.sources.step)
         a.loop.toggled.connect(self._on_loop_toggled)
         a.layout_group.triggered.connect(lambda act: self.set_layout(int(act.data())))
+        a.device_group.triggered.connect(lambda act: self.set_device(str(act.data())))
         a.snapshot.triggered.connect(self.snapshot)
         a.fullscreen.toggled.connect(self.set_fullscreen)
         a.leave_fullscreen.triggered.connect(lambda: a.fullscreen.setChecked(False))
@@ -212,6 +214,13 @@ class MainWindow(QMainWindow):
         self.session.set_layout(layout)
         self.settings = replace(self.settings, layout=layout)
         self._persist()
+
+    def set_device(self, device: str) -> None:
+        """Reload the models on `device` (auto, cpu, cuda, mps); a device this machine lacks says so per pane."""
+        self.session.set_device(device)
+        self.settings = replace(self.settings, device=device)
+        self._persist()
+        self.status.show_message(f"Reloading the models on {device}…")
 
     def _show_layout(self, layout: int) -> None:
         for panel in self.panels:

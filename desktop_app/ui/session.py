@@ -167,6 +167,15 @@ class LiveSession(QObject):
             return
         self._request(index, self.specs[index])
 
+    def set_device(self, device: str) -> None:
+        """Run every model on `device` from now on: visible panes reload in the background (their current
+        models keep running until then), hidden ones when they are next shown."""
+        self.device = device
+        self._latest_request = {i: rid for i, rid in self._latest_request.items() if i < self.layout}
+        for index in range(self.layout):
+            if self.specs[index] is not None:
+                self._request(index, self.specs[index])
+
     def set_options(self, index: int, options: PredictOptions) -> None:
         spec = self.specs[index]
         if spec is not None:

@@ -4,48 +4,14 @@ and no network traffic while the whole app runs."""
 from __future__ import annotations
 
 import errno
-import threading
-
 import av
-import numpy as np
 import pytest
-from ui_helpers import wait_for_frames, wait_for_model
+from ui_helpers import FlakyCamera, wait_for_frames, wait_for_model
 
-from desktop_app.core.errors import SourceError
-from desktop_app.core.frames import Frame
 from desktop_app.core.recorder import Recorder
-from desktop_app.core.sources.base import FrameSource
 from tests.network_guard import NetworkGuard
 
 pytestmark = pytest.mark.slow
-
-
-class FlakyCamera(FrameSource):
-    """A live source that can be unplugged (`gone.set()`) and plugged back in (`gone.clear()`)."""
-
-    is_live = True
-    fps = 30.0
-
-    def __init__(self) -> None:
-        super().__init__("flaky camera")
-        self.gone = threading.Event()
-        self._index = 0
-        self._clock = threading.Event()
-
-    def _open(self) -> None:
-        if self.gone.is_set():
-            raise SourceError("flaky camera: no such device")
-        self.resolution_wh = (320, 240)
-
-    def _read(self) -> Frame | None:
-        self._clock.wait(1 / self.fps)
-        if self.gone.is_set():
-            raise SourceError("flaky camera: device disconnected")
-        self._index += 1
-        return Frame(np.full((240, 320, 3), self._index % 255, np.uint8), self._index, self._index / self.fps)
-
-    def _close(self) -> None:
-        pass
 
 
 def test_a_camera_that_drops_out_shows_reconnecting_and_resumes_by_itself(qtbot, make_window, monkeypatch):

@@ -125,3 +125,20 @@ def test_no_thread_is_left_running_after_close(qtbot, make_window):
     assert leftover == []
     recordings = list((window.settings.output_dir).glob("*.mp4"))
     assert len(recordings) == 1 and recordings[0].stat().st_size > 0
+
+
+def test_choosing_a_device_this_machine_lacks_keeps_the_models_running_and_says_why(qtbot, make_window):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    window = make_window(layout=1)
+    wait_for_model(qtbot, window, 0, "yolo11n-pose")
+    window.actions_.devices["cuda"].trigger()
+    qtbot.waitUntil(lambda: "Could not load" in window.panels[0].state_text, timeout=60_000)
+    assert "CUDA" in window.panels[0].state_text and "still running" in window.panels[0].state_text
+    assert window.settings.device == "cuda"
+    wait_for_frames(qtbot, window, 2)
+    assert last_output(window).panes[0].error is None
+    window.actions_.devices["cpu"].trigger()
+    qtbot.waitUntil(lambda: window.panels[0].state_text.startswith("Running"), timeout=60_000)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from ui_helpers import last_output, wait_for_frames, wait_for_model
+from ui_helpers import FlakyCamera, last_output, wait_for_frames, wait_for_model
 
 pytestmark = pytest.mark.slow
 
@@ -89,3 +89,28 @@ def test_a_model_file_dropped_on_a_pane_loads_there_and_its_own_task_wins(qtbot,
     assert window.settings.panes[1].model == str(mine)
     wait_for_frames(qtbot, window, 2)
     assert last_output(window).panes[1].result.task.value == "pose"
+
+
+def test_a_camera_found_at_start_is_preferred_and_listed_with_its_mode(qtbot, monkeypatch, tmp_path):
+    from desktop_app.core.sources import CameraInfo
+    from desktop_app.ui.app import StartConfig, launch
+    from desktop_app.ui.settings import SessionSettings, SettingsStore
+
+    camera = FlakyCamera()
+    monkeypatch.setattr("desktop_app.core.sources.list_cameras",
+                        lambda: [CameraInfo(0, "Desk cam", (320, 240), 30.0, "V4L2")])
+    from desktop_app.ui import source_control
+
+    real_create = source_control.create_source
+    monkeypatch.setattr("desktop_app.ui.source_control.create_source",
+                        lambda spec, **options: camera if spec.startswith("camera") else real_create(spec, **options))
+    settings = SessionSettings(panes=(), output_dir=tmp_path)
+    window = launch(StartConfig(settings, persist=False, prefer_camera=True), SettingsStore(tmp_path / "s.ini"))
+    qtbot.addWidget(window)
+    try:
+        qtbot.waitUntil(lambda: window.source_button.text() == "flaky camera", timeout=20_000)
+        labels = [a.text() for a in window.source_menu.actions()]
+        assert "Desk cam · 320×240 @ 30 fps" in labels
+        wait_for_frames(qtbot, window, 2)
+    finally:
+        window.close()

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
+import numpy as np
+
+from desktop_app.core.errors import SourceError
+from desktop_app.core.frames import Frame
 from desktop_app.core.models.base import PredictOptions
 from desktop_app.core.pipeline import PaneSpec
+from desktop_app.core.sources.base import FrameSource
 
 # Small input size keeps CPU inference quick; the models are the real offline ones.
 FAST = PredictOptions(imgsz=320)
@@ -33,3 +40,31 @@ def last_output(window):
     item = window.frame_view.current_tag
     assert item is not None, "no frame on screen yet"
     return item.output
+
+
+class FlakyCamera(FrameSource):
+    """A live source that can be unplugged (`gone.set()`) and plugged back in (`gone.clear()`)."""
+
+    is_live = True
+    fps = 30.0
+
+    def __init__(self) -> None:
+        super().__init__("flaky camera")
+        self.gone = threading.Event()
+        self._index = 0
+        self._clock = threading.Event()
+
+    def _open(self) -> None:
+        if self.gone.is_set():
+            raise SourceError("flaky camera: no such device")
+        self.resolution_wh = (320, 240)
+
+    def _read(self) -> Frame | None:
+        self._clock.wait(1 / self.fps)
+        if self.gone.is_set():
+            raise SourceError("flaky camera: device disconnected")
+        self._index += 1
+        return Frame(np.full((240, 320, 3), self._index % 255, np.uint8), self._index, self._index / self.fps)
+
+    def _close(self) -> None:
+        pass

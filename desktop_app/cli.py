@@ -138,7 +138,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     job = ProcessJob(source=args.source, panes=_pane_specs(args), out=Path(args.out) if args.out else None,
                      json_path=Path(args.json) if args.json else None, device=args.device,
                      max_frames=args.max_frames, duration_s=args.duration, hud=not args.no_hud, track=args.track)
-    summary = run_process(job, progress=_ProgressBar())
+    summary = run_process(job, progress=_ProgressBar(), download_progress=_ProgressBar(unit="MB", scale=2**-20))
     print(summary.format(), file=sys.stderr)
     return 0
 
@@ -158,8 +158,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 class _ProgressBar:
     """A one-line progress bar on stderr, redrawn at most ten times a second."""
 
-    def __init__(self, stream=sys.stderr):
+    def __init__(self, stream=sys.stderr, unit: str = "frames", scale: float = 1.0):
         self._stream = stream
+        self._unit = unit
+        self._scale = scale
         self._last = 0.0
         self._started: float | None = None  # set at the first frame, so model loading does not count
 
@@ -170,12 +172,18 @@ class _ProgressBar:
         if now - self._last < 0.1 and (total is None or done < total):
             return
         self._last = now
-        rate = (done - 1) / (now - self._started) if now > self._started else 0.0
-        if total:
-            filled = int(30 * done / total)
-            text = f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} frames  {rate:5.1f} FPS"
+        if self._unit == "frames":
+            rate = (done - 1) / (now - self._started) if now > self._started else 0.0
+            speed = f"{rate:5.1f} FPS"
         else:
-            text = f"\r{done} frames  {rate:5.1f} FPS"
+            speed = f"{self._scale * done / max(now - self._started, 1e-3):5.1f} {self._unit}/s"
+        count = f"{done * self._scale:.0f}" if self._unit == "frames" else f"{done * self._scale:.1f}"
+        if total:
+            filled = int(30 * min(done / total, 1.0))
+            whole = f"{total * self._scale:.0f}" if self._unit == "frames" else f"{total * self._scale:.1f}"
+            text = f"\r[{'#' * filled}{'.' * (30 - filled)}] {count}/{whole} {self._unit}  {speed}"
+        else:
+            text = f"\r{count} {self._unit}  {speed}"
         self._stream.write(text)
         if total and done >= total:
             self._stream.write("\n")

@@ -69,14 +69,16 @@ def layout_for(pane_count: int) -> Layout:
     raise ValueError(f"at most 4 panes can be tiled, got {pane_count}")
 
 
-def build_pipeline(specs: Sequence[PaneSpec], device: str, hud: bool, track: bool = False) -> Pipeline:
-    """Load every pane's model (raising on the first that fails, after closing those already loaded)."""
+def build_pipeline(specs: Sequence[PaneSpec], device: str, hud: bool, track: bool = False,
+                   download_progress: Callable[[int, int], None] | None = None) -> Pipeline:
+    """Load every pane's model (raising on the first that fails, after closing those already loaded).
+    `download_progress(done_bytes, total_bytes)` reports a model download, when one is needed."""
     from desktop_app.core.panes import build_runner
 
     runners = []
     try:
         for spec in specs:
-            runner = build_runner(spec, device)
+            runner = build_runner(spec, device, download_progress)
             if track and hasattr(runner, "adapter") and hasattr(runner.adapter, "track"):
                 runner.adapter.track = True
             runners.append(runner)
@@ -90,7 +92,8 @@ def build_pipeline(specs: Sequence[PaneSpec], device: str, hud: bool, track: boo
     return Pipeline(runners, layout_for(len(runners)), hud=hud, info_line=info_line)
 
 
-def run_process(job: ProcessJob, progress: Progress | None = None) -> ProcessSummary:
+def run_process(job: ProcessJob, progress: Progress | None = None,
+                download_progress: Callable[[int, int], None] | None = None) -> ProcessSummary:
     """Process `job` to the end of its source (or its frame/duration limit) and return a summary."""
     from desktop_app.core.recorder import Recorder
     from desktop_app.core.sources import PrefetchingReader, open_source
@@ -98,7 +101,7 @@ def run_process(job: ProcessJob, progress: Progress | None = None) -> ProcessSum
     for path in (job.out, job.json_path):
         if path is not None and not path.parent.exists():
             raise FileNotFoundError(f"output folder {path.parent} does not exist")
-    pipeline = build_pipeline(job.panes, job.device, job.hud, job.track)
+    pipeline = build_pipeline(job.panes, job.device, job.hud, job.track, download_progress)
     summary = ProcessSummary(out=job.out, json_path=job.json_path)
     records: list[dict] = []
     recorder = None

@@ -158,10 +158,8 @@ class MainWindow(QMainWindow):
     # -- source ----------------------------------------------------------------------------------------------
 
     def open_source(self, choice: SourceChoice) -> None:
-        """Switch the source (what the menu, dialogs and drops call)."""
-        if self.session.sources.open(choice):
-            self.settings = replace(self.settings, source=choice.spec, source_options=dict(choice.options))
-            self._persist()
+        """Switch the source (what the menu, dialogs and drops call); it is remembered once it shows frames."""
+        self.session.sources.open(choice)
 
     def _ask_media_file(self) -> None:
         path = dialogs.ask_media_file(self, Path.home())
@@ -188,6 +186,10 @@ class MainWindow(QMainWindow):
         state = status.state.value if status.state is not CaptureState.RUNNING else "live" if status.is_live \
             else "playing"
         self.status.set_source(f"{status.name} · {state}")
+        if status.state is CaptureState.RUNNING and status.choice.spec != self.settings.source:
+            self.settings = replace(self.settings, source=status.choice.spec,
+                                    source_options=dict(status.choice.options))
+            self._persist()
         if status.state is CaptureState.RECONNECTING:
             self.frame_view.set_notice(f"{status.name}: reconnecting…")
         elif status.state is CaptureState.FAILED:

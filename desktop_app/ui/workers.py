@@ -216,7 +216,7 @@ class InferenceWorker(threading.Thread):
 
     def _apply_options(self) -> None:
         runners = self.pipeline.runners
-        for index, options in self._options.items():
+        for index, options in list(self._options.items()):  # a copy: the UI thread may add a pane meanwhile
             runner = runners[index] if index < len(runners) else None
             if runner is not None and getattr(runner, "options", options) != options:
                 runner.options = options

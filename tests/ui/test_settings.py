@@ -92,3 +92,20 @@ def test_an_unavailable_saved_source_and_model_fall_back_gracefully(qtbot, make_
     assert window.panels[0].spec.model == "yolo11n-pose"
     messages = " ".join(window.status.messages())
     assert "gone.mp4" in messages and "gone.pt" in messages
+
+
+@pytest.mark.slow
+def test_only_a_source_that_worked_is_remembered(qtbot, make_window, tmp_path: Path):
+    path = tmp_path / "remember.ini"
+    window = make_window(layout=1, settings_path=path)
+    wait_for_frames(qtbot, window, 1)
+    from desktop_app.ui.source_menu import SourceChoice
+
+    fake = tmp_path / "fake.mp4"
+    fake.write_text("not a video")  # fails on the capture thread, after the switch was asked for
+    window.open_source(SourceChoice(str(fake)))
+    qtbot.waitUntil(lambda: any("fake.mp4" in m and "Cannot show" in m for m in window.status.messages()),
+                    timeout=10_000)
+    wait_for_frames(qtbot, window, 2)
+    window.close()
+    assert SettingsStore(path).load().source == "sample"

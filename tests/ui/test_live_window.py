@@ -102,6 +102,12 @@ def test_keyboard_shortcuts_switch_layouts_and_menus_show_them(qtbot, make_windo
         window.activateWindow()
     qtbot.keyClick(window.frame_view, Qt.Key.Key_4)
     qtbot.waitUntil(lambda: window.session.layout == 4)
+    # Typing in a text field types: single-key shortcuts do not steal the keys.
+    edit = window.panels[0].classes_edit
+    edit.setFocus()
+    qtbot.keyClicks(edit, "2 R S")
+    assert edit.text() == "2 R S" and window.session.layout == 4
+    assert not window.session.recording.active
     shortcuts = {a.text().replace("&", ""): a.shortcut().toString() for a in window.actions()}
     assert shortcuts["Record"] == "R"
     assert shortcuts["Snapshot"] == "S"

@@ -73,3 +73,13 @@ def read_private_settings() -> dict:
     if not path.exists():
         return {}
     return json.loads(path.read_text())
+
+
+def settle_opencv_threads() -> None:
+    """Give OpenCV the thread setting Ultralytics imposes on import (`cv2.setNumThreads(0)`), before any
+    thread of ours runs OpenCV. Resizing OpenCV's pool while another thread is inside a parallel OpenCV call
+    crashes the process (SIGFPE in `warpAffine`); with the value already set, Ultralytics' later call is a
+    no-op, whichever thread imports it."""
+    import cv2
+
+    cv2.setNumThreads(0)

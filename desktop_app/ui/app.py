@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from desktop_app.core.env import settle_opencv_threads
+
 log = logging.getLogger(__name__)
 
 
@@ -27,18 +29,8 @@ def _keep_qt_plugins_of_pyside() -> None:
             del os.environ[name]
 
 
-def _single_threaded_opencv() -> None:
-    """Ultralytics calls `cv2.setNumThreads(0)` when it is first imported. Here that import happens on the
-    model-loader thread while the capture and inference threads are inside OpenCV calls, and resizing
-    OpenCV's thread pool under a running parallel loop crashes the process (SIGFPE in `warpAffine`). Setting
-    the same value before any thread starts makes Ultralytics' later call a no-op."""
-    import cv2
-
-    cv2.setNumThreads(0)
-
-
 _keep_qt_plugins_of_pyside()
-_single_threaded_opencv()
+settle_opencv_threads()  # before any thread runs OpenCV (see its docstring)
 
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402 - Qt must see the cleaned environment
 from PySide6.QtWidgets import QApplication  # noqa: E402

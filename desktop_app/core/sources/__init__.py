@@ -3,6 +3,7 @@
 `open_source(spec)` opens any of them; `CaptureThread` reads one on its own thread into a one-slot mailbox.
 """
 
+from desktop_app.core.env import settle_opencv_threads
 from desktop_app.core.sources.base import FrameSource
 from desktop_app.core.sources.camera import COMMON_FPS, COMMON_RESOLUTIONS_WH, CameraInfo, CameraSource, list_cameras
 from desktop_app.core.sources.capture import CaptureState, CaptureThread, LatestFrameMailbox
@@ -13,6 +14,9 @@ from desktop_app.core.sources.prefetch import PrefetchingReader
 from desktop_app.core.sources.sample import SampleSource, sample_photo_paths
 from desktop_app.core.sources.stream import STREAM_SCHEMES, StreamSource, redact_url
 from desktop_app.core.sources.video import VideoFileSource
+
+# Every thread that runs OpenCV is started through this package: settle OpenCV's thread pool first.
+settle_opencv_threads()
 
 __all__ = [
     "COMMON_FPS",

@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from desktop_app.core.soak import run_soak
+from desktop_app.core.soak import DEFAULT_ROTATION, run_soak
 
 
 def main() -> int:
@@ -21,11 +21,16 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=60.0, help="seconds of warm-up excluded from growth")
     parser.add_argument("--json", help="also write every sample as JSON")
+    parser.add_argument("--rotation", default=",".join(DEFAULT_ROTATION),
+                        help="comma-separated TASK:MODEL panes to switch between (one entry: reload the same model)")
+    parser.add_argument("--imgsz", type=int, default=320)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cnnlens-soak-") as folder:
-        report = run_soak(args.minutes * 60, Path(folder), warmup_s=args.warmup, sample_every_s=15.0,
+        report = run_soak(args.minutes * 60, Path(folder), rotation=args.rotation.split(","), imgsz=args.imgsz,
+                          warmup_s=args.warmup, sample_every_s=15.0,
                           on_sample=lambda s: print(f"{s.elapsed_s:6.0f} s  RSS {s.rss_mb:7.1f} MB  "
-                                                    f"threads {s.threads}  files {s.open_files}", file=sys.stderr))
+                                                    f"threads {s.threads}  files {s.open_files}  "
+                                                    f"latency {s.latency_ms:.0f} ms", file=sys.stderr))
     print(report.format())
     if args.json:
         payload = {"samples": [asdict(s) for s in report.samples], "growth": report.growth_after_warmup()}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import statistics
 import threading
 import time
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class ResourceSample:
     threads: int
     open_files: int
     frames: int
+    latency_ms: float = 0.0  # median capture-to-composed age of the frames since the previous sample
 
 
 @dataclass(slots=True)
@@ -53,9 +55,9 @@ class SoakReport:
                 "open_files": last.open_files - first.open_files}
 
     def format(self) -> str:
-        lines = [f"{'t (s)':>7}{'RSS MB':>9}{'threads':>9}{'files':>7}{'frames':>8}"]
+        lines = [f"{'t (s)':>7}{'RSS MB':>9}{'threads':>9}{'files':>7}{'frames':>8}{'latency ms':>12}"]
         lines += [f"{s.elapsed_s:7.0f}{s.rss_mb:9.1f}{s.threads:9d}{s.open_files:7d}{s.frames:8d}"
-                  for s in self.samples]
+                  f"{s.latency_ms:12.1f}" for s in self.samples]
         growth = self.growth_after_warmup()
         lines.append(f"{self.frames} frames, {self.switches} model switches, {self.recordings} recordings; "
                      f"growth after {self.warmup_s:.0f} s warm-up: RSS {growth['rss_mb']:+.1f} MB, "
@@ -95,6 +97,7 @@ def run_soak(duration_s: float, folder: Path, *, rotation: Sequence[str] = DEFAU
     started = time.monotonic()
     next_switch, next_record, next_sample = switch_every_s, record_every_s, 0.0
     last_index, turn = -1, 0
+    ages: list[float] = []
     try:
         while (elapsed := time.monotonic() - started) < duration_s:
             if elapsed >= next_switch and (loader is None or not loader.is_alive()):
@@ -115,7 +118,9 @@ def run_soak(duration_s: float, folder: Path, *, rotation: Sequence[str] = DEFAU
                 next_record = elapsed + record_every_s
             if elapsed >= next_sample:
                 rss, threads, files = read_resources()
-                sample = ResourceSample(elapsed, rss, threads, files, report.frames)
+                latency = statistics.median(ages) if ages else 0.0
+                ages.clear()
+                sample = ResourceSample(elapsed, rss, threads, files, report.frames, latency)
                 report.samples.append(sample)
                 if on_sample:
                     on_sample(sample)
@@ -125,6 +130,7 @@ def run_soak(duration_s: float, folder: Path, *, rotation: Sequence[str] = DEFAU
                 continue
             last_index = frame.frame_index
             output = pipeline.process(frame)
+            ages.append(1000.0 * capture.age_s(frame))
             report.frames += 1
             if recorder is not None:
                 recorder.write(output.composed, frame.timestamp_s)

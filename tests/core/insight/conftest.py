@@ -57,3 +57,23 @@ def yolo11n_pose() -> nn.Module:
     path = catalog.status(catalog.find("yolo11n-pose")).path
     return import_ultralytics().YOLO(str(path)).model.eval()
 
+
+
+@pytest.fixture(scope="module")
+def gradcam():
+    """A Grad-CAM pane on EfficientNet-Lite0, shared by the tests of one module."""
+    from insight_helpers import build_small_runner
+
+    runner = build_small_runner("gradcam", "efficientnet-lite0")
+    yield runner
+    runner.close()
+
+
+@pytest.fixture(scope="module")
+def fgsm():
+    """An FGSM pane on EfficientNet-Lite0, shared by the tests of one module."""
+    from insight_helpers import build_small_runner
+
+    runner = build_small_runner("fgsm", "efficientnet-lite0")
+    yield runner
+    runner.close()

@@ -34,3 +34,12 @@ def bus_on_grey(frame_wh=(640, 480), scale=0.45, top_left=(138, 116)) -> tuple[n
 def all_hooks(module: nn.Module) -> int:
     """Forward hooks and pre-hooks left on any submodule."""
     return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in module.modules())
+
+
+def build_small_runner(kind: str, model: str):
+    """An insight pane runner at 320 px on the CPU, as the GUI would build it for `kind:model`."""
+    from desktop_app.core.models.base import PredictOptions
+    from desktop_app.core.panes import build_runner
+    from desktop_app.core.pipeline import PaneSpec
+
+    return build_runner(PaneSpec(kind, model, PredictOptions(imgsz=320)), "cpu")

@@ -7,17 +7,15 @@ import threading
 
 import numpy as np
 import pytest
-from insight_helpers import all_hooks, bus_on_grey
+from insight_helpers import build_small_runner, all_hooks, bus_on_grey
 
 from desktop_app.core.errors import InsightError
 from desktop_app.core.frames import Frame
 from desktop_app.core.insight.layers import pick_hierarchy_layers
-from desktop_app.core.models.base import PredictOptions
-from desktop_app.core.panes import build_runner, pane_kinds
-from desktop_app.core.pipeline import PaneSpec, Pipeline
+from desktop_app.core.panes import pane_kinds
+from desktop_app.core.pipeline import Pipeline
 
 KINDS = ("features", "hierarchy", "filters", "lesson", "gradcam", "fgsm", "teach")
-SMALL = PredictOptions(imgsz=320)
 RF_COLOR = (0, 255, 255)
 
 
@@ -26,55 +24,37 @@ def small_frame(index: int = 0) -> Frame:
     return Frame(image, index, index / 30)
 
 
-def build(kind: str, model: str):
-    return build_runner(PaneSpec(kind, model, SMALL), "cpu")
-
-
 @pytest.fixture(scope="module")
 def features():
-    runner = build("features", "yolo11n-pose")
+    runner = build_small_runner("features", "yolo11n-pose")
     yield runner
     runner.close()
 
 
 @pytest.fixture(scope="module")
 def hierarchy():
-    runner = build("hierarchy", "yolo11n-pose")
+    runner = build_small_runner("hierarchy", "yolo11n-pose")
     yield runner
     runner.close()
 
 
 @pytest.fixture(scope="module")
 def filters():
-    runner = build("filters", "efficientnet-lite0")
+    runner = build_small_runner("filters", "efficientnet-lite0")
     yield runner
     runner.close()
 
 
 @pytest.fixture(scope="module")
 def lesson():
-    runner = build("lesson", "none")
-    yield runner
-    runner.close()
-
-
-@pytest.fixture(scope="module")
-def gradcam():
-    runner = build("gradcam", "efficientnet-lite0")
-    yield runner
-    runner.close()
-
-
-@pytest.fixture(scope="module")
-def fgsm():
-    runner = build("fgsm", "efficientnet-lite0")
+    runner = build_small_runner("lesson", "none")
     yield runner
     runner.close()
 
 
 @pytest.fixture(scope="module")
 def teach():
-    runner = build("teach", "efficientnet-lite0")
+    runner = build_small_runner("teach", "efficientnet-lite0")
     yield runner
     runner.close()
 
@@ -240,7 +220,7 @@ def test_selecting_a_cell_outlines_its_receptive_field_on_the_next_frames(featur
 
 
 def test_close_leaves_no_hook_on_the_model():
-    runner = build("features", "yolo11n-pose")
+    runner = build_small_runner("features", "yolo11n-pose")
     module = runner.adapter.torch_module
     before_views = all_hooks(module) - runner.hook_count
     runner.run(small_frame(), 0)
@@ -297,7 +277,7 @@ def test_lesson_follows_the_chosen_point_and_kernel(lesson):
 
 def test_exported_backends_are_refused_with_what_to_do():
     with pytest.raises(InsightError, match="needs the PyTorch model"):
-        build("features", "yolo11n-pose@onnx")
+        build_small_runner("features", "yolo11n-pose@onnx")
 
 
 def test_a_model_without_torch_module_is_refused_and_released(monkeypatch):
@@ -317,5 +297,5 @@ def test_a_model_without_torch_module_is_refused_and_released(monkeypatch):
 
     monkeypatch.setattr(loader, "load_model", lambda *a, **k: Exported())
     with pytest.raises(InsightError, match="needs the PyTorch model.*onnx"):
-        build("gradcam", "yolo11n-pose.onnx")
+        build_small_runner("gradcam", "yolo11n-pose.onnx")
     assert Exported.closed

@@ -6,33 +6,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from insight_helpers import bus_on_grey, read_asset
+from insight_helpers import build_small_runner, bus_on_grey, read_asset
 
 from desktop_app.core.errors import InsightError, ModelTaskError
 from desktop_app.core.frames import Frame
-from desktop_app.core.models.base import PredictOptions
-from desktop_app.core.panes import build_runner
-from desktop_app.core.pipeline import PaneSpec
 
-SMALL = PredictOptions(imgsz=320)
-
-
-def build(kind: str, model: str):
-    return build_runner(PaneSpec(kind, model, SMALL), "cpu")
-
-
-@pytest.fixture(scope="module")
-def gradcam():
-    runner = build("gradcam", "efficientnet-lite0")
-    yield runner
-    runner.close()
-
-
-@pytest.fixture(scope="module")
-def fgsm():
-    runner = build("fgsm", "efficientnet-lite0")
-    yield runner
-    runner.close()
 
 
 @pytest.mark.slow
@@ -65,7 +43,7 @@ def test_gradcam_pane_explains_a_chosen_class_until_reset(gradcam):
 
 @pytest.mark.slow
 def test_gradcam_on_a_detector_uses_eigencam_and_draws_its_detections():
-    runner = build("gradcam", "yolo11n-pose")
+    runner = build_small_runner("gradcam", "yolo11n-pose")
     try:
         image = cv2.resize(read_asset("zidane.jpg"), (320, 180))
         out = runner.run(Frame(image, 0, 0.0), 0)
@@ -103,7 +81,7 @@ def test_fgsm_at_zero_epsilon_keeps_the_answer(fgsm):
 
 def test_fgsm_on_a_detector_says_it_needs_a_classifier():
     with pytest.raises(ModelTaskError, match="fgsm needs a classifier.*pose model"):
-        build("fgsm", "yolo11n-pose")
+        build_small_runner("fgsm", "yolo11n-pose")
 
 
 def red_balls(rng: np.random.Generator) -> np.ndarray:
@@ -127,7 +105,7 @@ MAKERS = {"red balls": red_balls, "blue stripes": blue_stripes}
 
 @pytest.fixture(scope="module")
 def taught():
-    runner = build("teach", "efficientnet-lite0")
+    runner = build_small_runner("teach", "efficientnet-lite0")
     runner.set_classes(list(MAKERS))
     rng = np.random.default_rng(0)
     index = 0
@@ -164,7 +142,7 @@ def test_teach_through_the_runner_reaches_95_percent_on_new_frames(taught, tmp_p
     assert correct / 40 >= 0.95
 
     path = taught.save(tmp_path / "head.pt")
-    fresh = build("teach", "efficientnet-lite0")
+    fresh = build_small_runner("teach", "efficientnet-lite0")
     try:
         fresh.load(path)
         assert fresh.class_names == tuple(MAKERS) and fresh.trained

@@ -65,3 +65,17 @@ def test_recording_into_an_unwritable_folder_says_why_and_keeps_the_view_live(qt
     assert not window.actions_.record.isChecked()
     assert "Cannot record" in window.status.current_text
     wait_for_frames(qtbot, window, 2)
+
+
+def test_closing_the_window_while_recording_finalises_the_file(qtbot, make_window, tmp_path):
+    window = make_window(layout=1)
+    wait_for_frames(qtbot, window, 2)
+    target = tmp_path / "closed.mp4"
+    assert window.start_recording(target) == target
+    qtbot.wait(1500)
+    window.close()
+    with av.open(str(target)) as container:
+        stream = container.streams.video[0]
+        frames = list(container.decode(stream))
+    assert stream.codec_context.name == "h264"
+    assert len(frames) >= 3  # everything recorded up to the close is in a playable file

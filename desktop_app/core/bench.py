@@ -15,7 +15,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from desktop_app.core.processing import build_pipeline
 log = logging.getLogger(__name__)
 
 WARMUP_FRAMES = 5
+ROUNDS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,7 @@ class BenchReport:
 
     def format_table(self) -> str:
         lines = [f"model {self.config.model}  imgsz {self.config.imgsz}  device {self.device}  "
-                 f"{self.config.frames} frames per variant", ""]
+                 f"{self.config.frames} frames per variant, in {ROUNDS} interleaved rounds", ""]
         lines.append(f"{'variant':<28}{'FPS':>8}{'ms/frame':>10}  stages (ms)")
         for v in self.variants.values():
             stages = " ".join(f"{k} {ms:.1f}" for k, ms in v.stage_ms.items())
@@ -98,7 +99,7 @@ class BenchReport:
 
 
 def capture_clip(source_spec: str, frames: int, folder: Path) -> Path:
-    """Read `frames` frames (+ warm-up) from the source into an MP4 that every variant then reads."""
+    """Read `frames` frames (+ warm-up) from the source into an MP4 that every variant then reads each round."""
     import cv2
 
     from desktop_app.core.sources import open_source
@@ -154,17 +155,69 @@ def _time_pipeline(name: str, pipeline: Pipeline, clip: Path, on_output: Callabl
     return VariantResult(name, timed, wall, {k: v / max(timed, 1) for k, v in totals.items()})
 
 
-def _time_baseline(weights: str, clip: Path, config: BenchConfig, device: str, frames: int) -> VariantResult:
+class _Variant:
+    """One way of processing the clip, timed round after round with the other variants in between."""
+
+    def __init__(self, key: str, name: str, run_round: Callable[[Path], VariantResult],
+                 close: Callable[[], None] = lambda: None):
+        self.key, self.name, self.run_round, self.close = key, name, run_round, close
+        self.rounds: list[VariantResult] = []
+
+    def total(self) -> VariantResult:
+        """All rounds together: frames and wall time summed, stage times averaged per frame."""
+        frames = sum(r.frames for r in self.rounds)
+        wall = sum(r.wall_s for r in self.rounds)
+        stages: dict[str, float] = {}
+        for r in self.rounds:
+            for key, value in r.stage_ms.items():
+                stages[key] = stages.get(key, 0.0) + value * r.frames
+        return VariantResult(self.name, frames, wall, {k: v / max(frames, 1) for k, v in stages.items()})
+
+
+def _baseline_variant(weights: str, config: BenchConfig, device: str) -> _Variant:
     from desktop_app.core.env import import_ultralytics
 
     yolo = import_ultralytics().YOLO(weights)
-    count, started = 0, None
-    for _ in yolo.predict(str(clip), stream=True, imgsz=config.imgsz, device=device, verbose=False):
-        count += 1
-        if count == WARMUP_FRAMES:
-            started = time.perf_counter()
-    wall = time.perf_counter() - started if started else 0.0
-    return VariantResult("baseline: YOLO.predict loop", count - WARMUP_FRAMES, wall)
+
+    def run_round(clip: Path) -> VariantResult:
+        count, started = 0, None
+        for _ in yolo.predict(str(clip), stream=True, imgsz=config.imgsz, device=device, verbose=False):
+            count += 1
+            if count == WARMUP_FRAMES:
+                started = time.perf_counter()
+        wall = time.perf_counter() - started if started else 0.0
+        return VariantResult("baseline: YOLO.predict loop", count - WARMUP_FRAMES, wall)
+
+    return _Variant("baseline", "baseline: YOLO.predict loop", run_round)
+
+
+def _pipeline_variant(key: str, name: str, specs: Sequence[PaneSpec], device: str,
+                      record_to: Path | None = None) -> _Variant | None:
+    """A pipeline variant, or None (with a logged reason) when its models cannot be loaded here."""
+    from desktop_app.core.errors import CnnLensError
+    from desktop_app.core.recorder import Recorder
+
+    try:
+        pipeline = build_pipeline(specs, device, hud=True)
+    except CnnLensError as exc:  # e.g. an export toolchain missing: say so rather than fail the whole bench
+        log.warning("%s not measured: %s", name, exc)
+        return None
+    rounds = [0]
+
+    def run_round(clip: Path) -> VariantResult:
+        if record_to is None:
+            return _time_pipeline(name, pipeline, clip)
+        rounds[0] += 1
+        recorder = Recorder(record_to.with_name(f"{record_to.stem}-{rounds[0]}.mp4"), fps_hint=30.0)
+        try:
+            result = _time_pipeline(name, pipeline, clip,
+                                    lambda out, frame: recorder.write(out.composed, frame.timestamp_s))
+        finally:
+            recorder.close()
+        result.stage_ms["skipped"] = float(recorder.frames_skipped)
+        return result
+
+    return _Variant(key, name, run_round, pipeline.close)
 
 
 def _ultralytics_weights(model_spec: str) -> str | None:
@@ -174,80 +227,84 @@ def _ultralytics_weights(model_spec: str) -> str | None:
     return resolve_ultralytics_weights(model_spec)
 
 
+def _variants(config: BenchConfig, spec: PaneSpec, device: str, folder: Path, weights: str | None,
+              log_progress: Callable[[str], None]) -> list[_Variant]:
+    from desktop_app.core.panes import pane_kinds
+
+    candidates: list[_Variant | None] = []
+    if weights is not None:
+        candidates.append(_baseline_variant(weights, config, device))
+    candidates.append(_pipeline_variant("pipeline", "pipeline", [spec], device))
+    candidates.append(_pipeline_variant("recording", "pipeline + recording", [spec], device,
+                                        record_to=folder / "bench_record.mp4"))
+    if not config.quick:
+        candidates.append(_pipeline_variant("four", "4 panes", [spec] * 4, device))
+        if "features" in pane_kinds() and config.backend == "torch":
+            candidates.append(_pipeline_variant("features", "feature maps on",
+                                                [PaneSpec("features", spec.model, spec.options)], device))
+        if device == "cpu" and weights is not None and config.backend == "torch":
+            log_progress("exporting to OpenVINO (cached in models/)")
+            candidates.append(_pipeline_variant("openvino", "pipeline, openvino",
+                                                [PaneSpec(spec.task, f"{spec.model}@openvino", spec.options)],
+                                                device))
+    return [v for v in candidates if v is not None]
+
+
 def run_bench(config: BenchConfig, log_progress: Callable[[str], None] = log.info) -> BenchReport:
-    """Measure every variant on the same frames and return the report with its ratios."""
+    """Measure every variant on the same frames and return the report with its ratios.
+
+    Variants run interleaved, `ROUNDS` rounds of `frames / ROUNDS` frames each, so a slow spell of the machine
+    (other processes, frequency changes) falls on all of them alike instead of skewing one ratio.
+    """
     from desktop_app.core.models.device import select_device
-    from desktop_app.core.recorder import Recorder
 
     device = select_device(config.device)
     report = BenchReport(config, device=device)
     options = PredictOptions(imgsz=config.imgsz)
     with tempfile.TemporaryDirectory(prefix="cnnlens-bench-") as tmp:
         folder = Path(tmp)
-        log_progress(f"capturing {config.frames} frames from {config.source}")
-        clip = capture_clip(config.source, config.frames, folder)
-
+        per_round = max(1, config.frames // ROUNDS)
+        log_progress(f"capturing {per_round * ROUNDS} frames from {config.source}")
+        clip = capture_clip(config.source, per_round, folder)
         task = _task_of(config.model, device)
         model = config.model if config.backend == "torch" else f"{config.model}@{config.backend}"
         spec = PaneSpec(task, model, options)
         weights = _ultralytics_weights(config.model)
-        if weights is not None:
-            log_progress("baseline: plain Ultralytics predict loop")
-            base = _time_baseline(weights, clip, config, device, config.frames)
-            report.variants["baseline"] = base
-        else:
+        if weights is None:
             report.notes.append(f"{config.model} is not an Ultralytics model: no predict-loop baseline")
-
-        log_progress("pipeline: source → model → render → compose")
-        single_pipe = build_pipeline([spec], device, hud=True)
+        variants = _variants(config, spec, device, folder, weights, log_progress)
         try:
-            single = _time_pipeline("pipeline", single_pipe, clip)
-            report.variants["pipeline"] = single
-
-            log_progress("pipeline + recording")
-            recorder = Recorder(folder / "bench_record.mp4", fps_hint=30.0)
-            try:
-                rec = _time_pipeline("pipeline + recording", single_pipe, clip,
-                                     lambda out, frame: recorder.write(out.composed, frame.timestamp_s))
-            finally:
-                recorder.close()
-            rec.stage_ms["skipped"] = float(getattr(recorder, "frames_skipped", 0))
-            report.variants["recording"] = rec
+            for round_index in range(ROUNDS):
+                for variant in variants:
+                    log_progress(f"round {round_index + 1}/{ROUNDS}: {variant.name}")
+                    variant.rounds.append(variant.run_round(clip))
         finally:
-            single_pipe.close()
-
-        if "baseline" in report.variants:
-            report.ratios["pipeline / predict loop FPS  [>= 0.95]"] = single.fps / report.variants["baseline"].fps
-        report.ratios["recording on / off FPS  [>= 0.95]"] = rec.fps / single.fps
-
+            for variant in variants:
+                variant.close()
+        report.variants = {v.key: v.total() for v in variants}
+        _add_ratios(report)
         if not config.quick:
-            log_progress("4 panes on the same frame")
-            four_pipe = build_pipeline([spec] * 4, device, hud=True)
-            try:
-                four = _time_pipeline("4 panes", four_pipe, clip)
-            finally:
-                four_pipe.close()
-            report.variants["four"] = four
-            report.ratios["4 panes FPS / (1 / 4 single times)  [>= 0.95]"] = four.fps / (single.fps / 4)
-            features = _time_features(config, device, options, clip, log_progress)
-            if features is not None:
-                report.variants["features"] = features
-                report.ratios["feature maps on / task alone time  [<= 1.10]"] = (
-                    features.ms_per_frame / single.ms_per_frame)
-            else:
-                report.notes.append("feature-map view not available for this model: not measured")
-            if device == "cpu" and weights is not None and config.backend == "torch":
-                log_progress("pipeline with the OpenVINO export of the same model")
-                openvino = _time_backend("openvino", spec, device, clip)
-                if openvino is not None:
-                    report.variants["openvino"] = openvino
-                    report.ratios["OpenVINO / PyTorch CPU FPS  [>= 3]"] = openvino.fps / single.fps
             log_progress(f"live latency for {config.latency_s:.0f} s with a 30 FPS source")
             report.latency_ms = measure_live_latency(spec, device, config.latency_s)
-            if report.latency_ms:
-                report.ratios["latency p50 / inference time  [<= 1.5]"] = (
-                    report.latency_ms["p50"] / max(single.stage_ms.get("inference", 1e-9), 1e-9))
+            if report.latency_ms and "pipeline" in report.variants:
+                inference = report.variants["pipeline"].stage_ms.get("inference", 0.0)
+                if inference > 0:
+                    report.ratios["latency p50 / inference time  [<= 1.5]"] = report.latency_ms["p50"] / inference
     return report
+
+
+def _add_ratios(report: BenchReport) -> None:
+    v = report.variants
+    single = v["pipeline"]
+    if "baseline" in v:
+        report.ratios["pipeline / predict loop FPS  [>= 0.95]"] = single.fps / v["baseline"].fps
+    report.ratios["recording on / off FPS  [>= 0.95]"] = v["recording"].fps / single.fps
+    if "four" in v:
+        report.ratios["4 panes FPS / (1 / 4 single times)  [>= 0.95]"] = v["four"].fps / (single.fps / 4)
+    if "features" in v:
+        report.ratios["feature maps on / task alone time  [<= 1.10]"] = v["features"].ms_per_frame / single.ms_per_frame
+    if "openvino" in v:
+        report.ratios["OpenVINO / PyTorch CPU FPS  [>= 3]"] = v["openvino"].fps / single.fps
 
 
 def _task_of(model_spec: str, device: str) -> str:
@@ -258,35 +315,6 @@ def _task_of(model_spec: str, device: str) -> str:
         return adapter.info.task.value
     finally:
         adapter.close()
-
-
-def _time_backend(backend: str, spec: PaneSpec, device: str, clip: Path) -> VariantResult | None:
-    from desktop_app.core.errors import ModelError
-
-    exported = PaneSpec(spec.task, f"{spec.model}@{backend}", spec.options)
-    try:
-        pipe = build_pipeline([exported], device, hud=True)
-    except ModelError as exc:  # the export toolchain may be missing; say so rather than fail the whole bench
-        log.warning("%s backend not measured: %s", backend, exc)
-        return None
-    try:
-        return _time_pipeline(f"pipeline, {backend}", pipe, clip)
-    finally:
-        pipe.close()
-
-
-def _time_features(config: BenchConfig, device: str, options: PredictOptions, clip: Path,
-                   log_progress: Callable[[str], None]) -> VariantResult | None:
-    from desktop_app.core.panes import pane_kinds
-
-    if "features" not in pane_kinds():
-        return None
-    log_progress("feature maps on (same forward pass)")
-    pipe = build_pipeline([PaneSpec("features", config.model, options)], device, hud=True)
-    try:
-        return _time_pipeline("feature maps on", pipe, clip)
-    finally:
-        pipe.close()
 
 
 def measure_live_latency(spec: PaneSpec, device: str, seconds: float) -> dict:

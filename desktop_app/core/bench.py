@@ -27,7 +27,7 @@ from desktop_app.core.processing import build_pipeline
 log = logging.getLogger(__name__)
 
 WARMUP_FRAMES = 5
-ROUNDS = 3
+ROUNDS = 5
 
 
 @dataclass(frozen=True, slots=True)

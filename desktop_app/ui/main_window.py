@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         s.output_ready.connect(self._show_output)
         s.message.connect(self.status.show_message)
         s.pane_state.connect(lambda i, text, level: self.panels[i].set_state(text, level))
+        s.pane_download.connect(lambda i, done, total: self.panels[i].set_download(done, total))
         s.pane_model.connect(self._on_pane_model)
         s.pane_spec_changed.connect(self._on_pane_spec_changed)
         s.sources.changed.connect(self._on_source_changed)

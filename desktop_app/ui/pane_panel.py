@@ -13,7 +13,7 @@ from typing import Callable, Mapping, Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QSizePolicy, QSpinBox, QToolButton, QWidget)
+                               QLineEdit, QProgressBar, QSizePolicy, QSpinBox, QToolButton, QWidget)
 
 from desktop_app.core.models.base import PredictOptions
 from desktop_app.core.pipeline import PaneSpec
@@ -121,6 +121,10 @@ class PanePanel(QGroupBox):
         form.addRow("Image size", self.imgsz_box)
         form.addRow("Classes", self.classes_edit)
         form.addRow(self.state_label)
+        self.download_bar = QProgressBar()
+        self.download_bar.setFormat("downloading %p%")
+        self.download_bar.setVisible(False)
+        form.addRow(self.download_bar)
         self._form = form
         self.view_controls: QWidget | None = None
 
@@ -198,6 +202,15 @@ class PanePanel(QGroupBox):
         """What the pane is doing: loading, running which model, or why it failed."""
         self.state_label.setText(text)
         self.state_label.setStyleSheet(_STATE_STYLE[Level(level)])
+
+    def set_download(self, done: int, total: int) -> None:
+        """Show a model download's progress; the bar hides itself once the file is complete."""
+        if total <= 0:
+            self.download_bar.setRange(0, 0)  # size unknown: a busy bar
+        else:  # in KiB: QProgressBar counts in 32-bit ints
+            self.download_bar.setRange(0, max(1, total // 1024))
+            self.download_bar.setValue(min(done, total) // 1024)
+        self.download_bar.setVisible(total <= 0 or done < total)
 
     @property
     def state_text(self) -> str:

@@ -72,6 +72,7 @@ class LiveSession(QObject):
 
     output_ready = Signal()  # a new DisplayFrame waits in the slot: call take_output()
     pane_state = Signal(int, str, str)  # pane index, text, Level value
+    pane_download = Signal(int, int, int)  # pane index, bytes done, bytes in all (0 when unknown)
     pane_model = Signal(int, object)  # pane index, PaneModelInfo of the model now running there
     pane_spec_changed = Signal(int, object)  # pane index, PaneSpec the session switched to by itself
     message = Signal(str, str)  # text, Level value
@@ -204,6 +205,7 @@ class LiveSession(QObject):
         log.info("loading %s into pane %d", request.spec.model, request.pane_index + 1)
 
     def _on_load_progress(self, request: LoadRequest, done: int, total: int) -> None:
+        self.pane_download.emit(request.pane_index, done, total)
         if total > 0:
             text = f"Downloading {request.spec.model}: {100 * done // total}%"
             self.pane_state.emit(request.pane_index, text, Level.INFO.value)

@@ -104,3 +104,17 @@ def test_catalog_choices_mark_untrained_builds_and_missing_weights():
     assert choices.index(by_spec["yolo11n.yaml"]) < choices.index(missing)
     pose = {c.spec: c for c in ModelChoices(online=False)("pose")}
     assert pose["yolo11n-pose"].available and not pose["yolo11n-pose"].untrained
+
+
+def test_a_model_download_shows_a_progress_bar_until_the_file_is_complete(panel):
+    assert panel.download_bar.isHidden()
+    panel.set_download(3 * 2**20, 6 * 2**20)
+    assert not panel.download_bar.isHidden()
+    assert panel.download_bar.value() * 2 == panel.download_bar.maximum()  # half way
+    panel.set_download(6 * 2**20, 6 * 2**20)
+    assert panel.download_bar.isHidden()
+
+
+def test_a_download_of_unknown_size_shows_a_busy_bar(panel):
+    panel.set_download(1000, 0)
+    assert not panel.download_bar.isHidden() and panel.download_bar.maximum() == 0

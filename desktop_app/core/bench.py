@@ -177,9 +177,15 @@ class _Variant:
 def _baseline_variant(weights: str, config: BenchConfig, device: str) -> _Variant:
     from desktop_app.core.env import import_ultralytics
 
+    from desktop_app.core.models.device import use_cpu_threads
+
     yolo = import_ultralytics().YOLO(weights)
+    # Set the predictor up now (Ultralytics picks its CPU thread count then), then give it the same threads as
+    # the pipeline, so the ratio compares the pipelines and not two thread settings.
+    yolo.predict(np.zeros((64, 64, 3), np.uint8), imgsz=config.imgsz, device=device, verbose=False)
 
     def run_round(clip: Path) -> VariantResult:
+        use_cpu_threads(device)
         count, started = 0, None
         for _ in yolo.predict(str(clip), stream=True, imgsz=config.imgsz, device=device, verbose=False):
             count += 1

@@ -21,6 +21,7 @@ from desktop_app.core.frames import Frame
 from desktop_app.core.models.base import ModelAdapter, ModelInfo, PredictOptions
 from desktop_app.core.models.device import (
     is_out_of_memory, precision_for, prepare_device, release_memory, select_device, synchronize,
+    use_cpu_threads,
 )
 from desktop_app.core.models.postprocess import top_k_classification
 from desktop_app.core.models.results import Classification, StageTimes
@@ -104,6 +105,7 @@ class TorchvisionClassifier(ModelAdapter):
 
     def predict(self, frame: Frame, options: PredictOptions) -> Classification:
         """Top-k ImageNet classes of one BGR frame (`options.imgsz` does not apply: the crop size is fixed)."""
+        use_cpu_threads(self._device)
         try:
             with torch.inference_mode():
                 t0 = time.perf_counter()

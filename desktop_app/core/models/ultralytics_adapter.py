@@ -18,7 +18,7 @@ from desktop_app.core.errors import ModelError, ModelTaskError
 from desktop_app.core.frames import Frame
 from desktop_app.core.models.base import ModelAdapter, ModelInfo, PredictOptions
 from desktop_app.core.models.device import (
-    is_out_of_memory, precision_for, prepare_device, release_memory, select_device,
+    is_out_of_memory, precision_for, prepare_device, release_memory, select_device, use_cpu_threads,
 )
 from desktop_app.core.models.exports import export_backend, is_untrained_export, read_export_metadata
 from desktop_app.core.models.postprocess import masks_to_frame, top_k_classification
@@ -210,6 +210,7 @@ class UltralyticsAdapter(ModelAdapter):
         return kwargs
 
     def _run(self, image: np.ndarray, kwargs: dict[str, Any]) -> Any:
+        use_cpu_threads(self._device)
         with torch.inference_mode():
             if self._track and self.info.task != Task.CLASSIFY:  # a class label has nothing to track
                 self._predictor_kwargs = None  # tracking re-arms the predictor: set it up afresh afterwards

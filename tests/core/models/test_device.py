@@ -66,3 +66,21 @@ def test_this_machine_resolves_auto_to_a_real_device():
 def test_out_of_memory_is_recognised():
     assert dev.is_out_of_memory(RuntimeError("CUDA out of memory. Tried to allocate 2 GiB"))
     assert not dev.is_out_of_memory(RuntimeError("shape mismatch"))
+
+
+def test_torch_threads_follow_the_environment_override_on_cpu_only(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv(dev.TORCH_THREADS_ENV, raising=False)
+        dev.use_cpu_threads("cpu")
+        assert torch.get_num_threads() == before  # no override: Ultralytics' choice stands
+        wanted = 1 if before != 1 else 2
+        monkeypatch.setenv(dev.TORCH_THREADS_ENV, str(wanted))
+        dev.use_cpu_threads("cuda:0")
+        assert torch.get_num_threads() == before
+        dev.use_cpu_threads("cpu")
+        assert torch.get_num_threads() == wanted
+        monkeypatch.setenv(dev.TORCH_THREADS_ENV, "zero")
+        assert dev.cpu_inference_threads() is None
+    finally:
+        torch.set_num_threads(before)

@@ -129,3 +129,13 @@ def test_a_state_dict_of_an_unknown_architecture_is_a_clear_error(tmp_path):
 def test_frame_index_and_timestamp_travel_with_the_result(lite0, bus_frame):
     result = lite0.predict(Frame(bus_frame.image, 42, 1.5), PredictOptions(top_k=1))
     assert (result.frame_index, result.timestamp_s, len(result)) == (42, 1.5, 1)
+
+
+def test_imagenet_class_names_are_torchvisions_without_importing_its_models():
+    from torchvision.models import ResNet18_Weights
+
+    from desktop_app.core.models.torchvision_adapter import imagenet_class_names
+
+    names = imagenet_class_names()
+    assert names == tuple(ResNet18_Weights.DEFAULT.meta["categories"])
+    assert names[779] == "school bus" and len(names) == 1000

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, Sequence
 
 import numpy as np
@@ -20,11 +20,10 @@ from desktop_app.core.frames import Frame
 from desktop_app.core.models.base import ModelAdapter, PredictOptions
 from desktop_app.core.models.results import StageTimes, TaskResult
 from desktop_app.core.models.tasks import Task
-from desktop_app.core.render import Layout, RenderStyle, annotate, draw_banner, draw_hud, tile
+from desktop_app.core.render import (UNTRAINED_TEXT, Layout, RenderStyle, annotate, draw_banner, draw_banner_into,
+                                     draw_hud, tile)
 
 log = logging.getLogger(__name__)
-
-UNTRAINED_BANNER = "UNTRAINED: random weights, not a prediction"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +109,9 @@ class ModelPane:
     def run(self, frame: Frame, pane_index: int) -> PaneOutput:
         result = self.adapter.predict(frame, self.options)
         started = time.perf_counter()
-        image = annotate(frame.image, result, self.style)
+        image = annotate(frame.image, result, self.style)  # a fresh canvas: the banner can go on in place
         if self.adapter.info.untrained:
-            image = draw_banner(image, UNTRAINED_BANNER, "warning")
+            draw_banner_into(image, UNTRAINED_TEXT, "warning")
         render_ms = (time.perf_counter() - started) * 1000.0
         return PaneOutput(pane_index, image, result, self.label, result.timings, render_ms)
 
@@ -250,8 +249,7 @@ class Pipeline:
         started = time.perf_counter()
         image = draw_hud(output.image, hud_lines(output, self.info_line, meter.fps or None), scale=self.hud_scale)
         stage_ms["render"] += (time.perf_counter() - started) * 1000.0
-        return PaneOutput(output.pane_index, image, output.result, output.label, output.timings,
-                          output.render_ms, output.error, output.extras)
+        return replace(output, image=image)
 
     def close(self) -> None:
         """Close every runner (and any pending one); the pipeline is empty afterwards."""

@@ -24,8 +24,8 @@ from desktop_app.core.insight.runner_base import LiveSettings
 from desktop_app.core.insight.views import GridLayout, draw_receptive_field
 from desktop_app.core.models.base import ModelAdapter, PredictOptions
 from desktop_app.core.models.results import Classification, Detections, StageTimes
-from desktop_app.core.pipeline import UNTRAINED_BANNER, PaneOutput
-from desktop_app.core.render import draw_banner
+from desktop_app.core.pipeline import PaneOutput
+from desktop_app.core.render import UNTRAINED_TEXT, draw_banner_into
 from desktop_app.core.render.annotate import draw_detections_into
 from desktop_app.core.render.classify import draw_classification_into
 
@@ -166,7 +166,7 @@ class FeaturesRunner(HookedView):
         compose.heat_on_view(shown, maps.mean_map, geometry, dst=shown)
         _draw_result_into(shown, result, view)
         if self.adapter.info.untrained:
-            shown[:] = draw_banner(shown, UNTRAINED_BANNER, "warning")
+            draw_banner_into(shown, UNTRAINED_TEXT, "warning")
         rect = None
         if cell is not None:
             row, col = min(cell[0], map_hw[0] - 1), min(cell[1], map_hw[1] - 1)

@@ -15,7 +15,7 @@ from desktop_app.core.render.colors import (
     track_color,
 )
 from desktop_app.core.render.heatmap import Colormap, colorize, overlay_heatmap
-from desktop_app.core.render.hud import UNTRAINED_TEXT, BannerLevel, Edge, draw_banner, draw_hud
+from desktop_app.core.render.hud import UNTRAINED_TEXT, BannerLevel, Edge, draw_banner, draw_banner_into, draw_hud
 from desktop_app.core.render.masks import draw_masks, draw_masks_into
 from desktop_app.core.render.pose import COCO_KEYPOINTS, COCO_SKELETON, draw_pose, draw_pose_into
 from desktop_app.core.render.style import DEFAULT_STYLE, ColorBy, Corner, RenderStyle
@@ -26,7 +26,8 @@ __all__ = [
     "COCO_KEYPOINTS", "COCO_SKELETON", "DEFAULT_STYLE", "PALETTE", "UNTRAINED_TEXT",
     "BannerLevel", "ColorBy", "Colormap", "Corner", "Edge", "Layout", "Rect", "RenderStyle",
     "annotate", "ascii_safe", "box_label", "class_color", "colorize", "detection_colors", "draw_banner",
-    "draw_boxes", "draw_boxes_into", "draw_classification", "draw_classification_into", "draw_detections_into",
+    "draw_banner_into", "draw_boxes", "draw_boxes_into", "draw_classification", "draw_classification_into",
+    "draw_detections_into",
     "draw_hud", "draw_label", "draw_masks", "draw_masks_into", "draw_pose", "draw_pose_into", "letterbox_rect",
     "overlay_heatmap", "pane_at", "pane_rects", "readable_text_color", "tile", "track_color",
 ]

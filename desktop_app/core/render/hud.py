@@ -85,8 +85,21 @@ def draw_banner(
 
     Used to mark untrained models ("UNTRAINED - random weights, not a prediction") and other warnings.
     """
-    level, edge = BannerLevel(level), Edge(edge)
     canvas = new_canvas(image)
+    draw_banner_into(canvas, text, level, edge=edge, alpha=alpha)
+    return canvas
+
+
+def draw_banner_into(
+    canvas: np.ndarray,
+    text: str = UNTRAINED_TEXT,
+    level: BannerLevel | str = BannerLevel.WARNING,
+    *,
+    edge: Edge | str = Edge.BOTTOM,
+    alpha: float = 0.85,
+) -> None:
+    """`draw_banner` in place, on a canvas the caller owns (e.g. one `annotate` just returned)."""
+    level, edge = BannerLevel(level), Edge(edge)
     height, width = canvas.shape[:2]
     scale = fit_text_scale(text, int(width * 0.96), _text_scale(canvas, None) * 1.15)
     thickness = text_thickness(scale)
@@ -98,4 +111,3 @@ def draw_banner(
     x = max(0, (width - size.width) // 2 + size.padding)
     baseline_y = y0 + banner_h - size.padding - size.baseline
     draw_text_into(canvas, text, (x, baseline_y), readable_text_color(background), scale, thickness)
-    return canvas

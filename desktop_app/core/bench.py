@@ -19,7 +19,6 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from desktop_app.core.frames import Frame
 from desktop_app.core.models.base import PredictOptions
 from desktop_app.core.pipeline import PaneSpec, Pipeline
 from desktop_app.core.processing import build_pipeline
@@ -104,18 +103,18 @@ def capture_clip(source_spec: str, frames: int, folder: Path) -> Path:
 
     from desktop_app.core.sources import open_source
 
-    wanted = frames + WARMUP_FRAMES
-    collected: list[Frame] = []
-    with open_source(source_spec, duration_s=wanted / 30.0 + 1.0) as source:
-        while len(collected) < wanted and (frame := source.read()) is not None:
-            collected.append(frame)
-    if not collected:
-        raise ValueError(f"{source_spec} delivered no frames to measure")
-    h, w = collected[0].image.shape[:2]
     clip = folder / "bench_clip.mp4"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))
-    for frame in collected:
-        writer.write(frame.image if frame.image.shape[:2] == (h, w) else cv2.resize(frame.image, (w, h)))
+    wanted, written, writer, size_wh = frames + WARMUP_FRAMES, 0, None, (0, 0)
+    with open_source(source_spec, duration_s=wanted / 30.0 + 1.0) as source:
+        while written < wanted and (frame := source.read()) is not None:
+            if writer is None:
+                size_wh = frame.resolution_wh
+                writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, size_wh)
+            image = frame.image if frame.resolution_wh == size_wh else cv2.resize(frame.image, size_wh)
+            writer.write(image)
+            written += 1
+    if writer is None:
+        raise ValueError(f"{source_spec} delivered no frames to measure")
     writer.release()
     return clip
 

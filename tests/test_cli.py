@@ -114,3 +114,10 @@ def test_process_through_a_cached_openvino_export(tmp_path, ultralytics_assets):
     people = [o for o in json.loads(out.read_text())["panes"][0]["objects"] if o["class_name"] == "person"]
     assert len(people) >= 2  # the pretrained pose model still finds both people through OpenVINO
     assert json.loads(out.read_text())["panes"][0]["pane"] == "pose · yolo11n-pose · openvino"
+
+
+def test_an_output_folder_that_does_not_exist_is_reported_before_any_model_loads(tmp_path, capsys):
+    code = main(["process", "sample", "--task", "pose", "--model", "yolo11n-pose",
+                 "--out", str(tmp_path / "missing" / "x.mp4")])
+    assert code == 2
+    assert "missing': the folder does not exist" in capsys.readouterr().err

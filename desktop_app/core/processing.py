@@ -95,12 +95,13 @@ def build_pipeline(specs: Sequence[PaneSpec], device: str, hud: bool, track: boo
 def run_process(job: ProcessJob, progress: Progress | None = None,
                 download_progress: Callable[[int, int], None] | None = None) -> ProcessSummary:
     """Process `job` to the end of its source (or its frame/duration limit) and return a summary."""
+    from desktop_app.core.outputs import check_writable_folder
     from desktop_app.core.recorder import Recorder
     from desktop_app.core.sources import PrefetchingReader, open_source
 
     for path in (job.out, job.json_path):
-        if path is not None and not path.parent.exists():
-            raise FileNotFoundError(f"output folder {path.parent} does not exist")
+        if path is not None:  # fail before loading any model
+            check_writable_folder(path.parent)
     pipeline = build_pipeline(job.panes, job.device, job.hud, job.track, download_progress)
     summary = ProcessSummary(out=job.out, json_path=job.json_path)
     records: list[dict] = []

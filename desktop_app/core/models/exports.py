@@ -118,7 +118,7 @@ def exports_dir() -> Path:
     return catalog.models_dir() / "exports"
 
 
-def _export_target(spec: str, fmt: str, imgsz: int) -> Path:
+def _export_target(spec: str, fmt: str, imgsz: int, dynamic: bool = False) -> Path:
     path = Path(spec)
     if spec.lower().endswith((".yaml", ".yml")):
         stem, key = f"{path.stem}-untrained", "yaml"
@@ -127,7 +127,7 @@ def _export_target(spec: str, fmt: str, imgsz: int) -> Path:
         stat = path.stat()
         stem = path.stem
         key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:8]
-    folder = exports_dir() / f"{stem}-{imgsz}-{key}"
+    folder = exports_dir() / f"{stem}-{imgsz}{'-dynamic' if dynamic else ''}-{key}"
     if fmt == "openvino":
         return folder / f"{stem}_openvino_model"
     if fmt == "onnx":
@@ -141,7 +141,7 @@ def _export(model_spec: str | Path, fmt: str, imgsz: int, **export_args: Any) ->
     spec = str(model_spec)
     if not spec.lower().endswith((".yaml", ".yml")) and not Path(spec).is_file():
         raise ModelError(f"cannot export {spec}: not an Ultralytics .pt file on this machine")
-    target = _export_target(spec, fmt, imgsz)
+    target = _export_target(spec, fmt, imgsz, bool(export_args.get("dynamic")))
     stem = target.stem.removesuffix("_openvino_model")
     if target.exists():
         log.info("using cached %s export %s", fmt, target)
@@ -179,10 +179,14 @@ def _export(model_spec: str | Path, fmt: str, imgsz: int, **export_args: Any) ->
 
 def export_for_cpu(model_path: str | Path, fmt: str = "openvino", imgsz: int = 640) -> Path:
     """Export an Ultralytics `.pt` (or YAML name) to OpenVINO or ONNX for faster CPU inference; cached in
-    `<models>/exports`, so a second call returns at once. Raises `ModelError` when the export fails."""
+    `<models>/exports`, so a second call returns at once. Raises `ModelError` when the export fails.
+
+    The export takes any input size (`dynamic`), so a frame is letterboxed to its own aspect ratio, as PyTorch
+    does, and not padded to a square: a 16:9 frame at 640 runs at 384x640, 40 % fewer pixels. A square static
+    export made yolo11n-pose's OpenVINO inference 1.8x slower on 720p frames (docs/benchmarks.md)."""
     if fmt not in ("openvino", "onnx"):
         raise ModelError(f"unknown CPU export format {fmt!r}; choose openvino or onnx")
-    return _export(model_path, fmt, imgsz)
+    return _export(model_path, fmt, imgsz, dynamic=True)
 
 
 def export_tensorrt(model_path: str | Path, imgsz: int = 640, device: str = "cuda:0", half: bool = True) -> Path:

@@ -149,7 +149,7 @@ class FeaturesRunner(HookedView):
         timings = StageTimes(t.preprocess_ms, t.inference_ms, t.postprocess_ms + collect_ms)
         extras = {
             "view": self.kind, "layers": self.layers, "layer": settings.layer, "layer_info": layout.layer,
-            "map_shape_chw": maps[settings.layer].shape_chw, "channels": layout.channels,
+            "map_shape_chw": maps[settings.layer].shape_chw, "channels": layout.channels, "maps": maps[settings.layer],
             "selected_cell": settings.cell, "receptive_field_xyxy": rect,
         }
         return PaneOutput(pane_index, image, result, self.label, timings, render_ms, extras=extras)

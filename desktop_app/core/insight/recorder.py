@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from desktop_app.core.errors import InsightError
+from desktop_app.core.models.cuda_graphs import graph_safe
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class ActivationRecorder:
         # per layer: full shape, then on the layer's device: top indices, their strengths, their maps, mean map
         self._reduced: dict[str, tuple[tuple[int, int, int], torch.Tensor, torch.Tensor, torch.Tensor,
                                        torch.Tensor]] = {}
+        self._last: dict[str, tuple] = {}  # each layer's latest reduction, kept for CUDA graph replays
         self._input_hw: tuple[int, int] = (0, 0)
         self.forward_calls = 0
 
@@ -96,7 +98,7 @@ class ActivationRecorder:
         """Register the hooks (idempotent)."""
         if self._handles:
             return self
-        self._handles.append(self._module.register_forward_pre_hook(self._on_root_call))
+        self._handles.append(self._module.register_forward_pre_hook(self._root_hook()))
         for name in self._layer_names:
             self._handles.append(self._modules[name].register_forward_hook(self._make_hook(name)))
         log.debug("recording %s", ", ".join(self._layer_names))
@@ -107,6 +109,7 @@ class ActivationRecorder:
         while self._handles:
             self._handles.pop().remove()
         self._reduced.clear()
+        self._last.clear()
 
     def set_layers(self, layer_names: Sequence[str]) -> None:
         """Record other layers; hooks on the old ones are removed first."""
@@ -154,12 +157,28 @@ class ActivationRecorder:
         x = args[0] if args and isinstance(args[0], torch.Tensor) else None
         self._input_hw = (int(x.shape[-2]), int(x.shape[-1])) if x is not None and x.ndim == 4 else (0, 0)
 
+    # The hooks are graph-safe (see models.cuda_graphs): a model replayed from a CUDA graph refreshes the tensors
+    # the captured pass reduced into, and the replay callbacks hand those out again.
+    def _root_hook(self):
+        def hook(module: nn.Module, args) -> None:
+            self._on_root_call(module, args)
+
+        def replay() -> None:
+            self._reduced.clear()
+            self.forward_calls += 1
+
+        return graph_safe(hook, replay)
+
     def _make_hook(self, name: str):
         def hook(module: nn.Module, args, output) -> None:
             if isinstance(output, torch.Tensor) and output.ndim == 4:
-                self._reduced[name] = self._reduce(output)
+                self._reduced[name] = self._last[name] = self._reduce(output)
 
-        return hook
+        def replay() -> None:
+            if name in self._last:
+                self._reduced[name] = self._last[name]
+
+        return graph_safe(hook, replay)
 
     @torch.no_grad()
     def _reduce(self, output: torch.Tensor):

@@ -17,11 +17,13 @@ import torch
 from desktop_app.core.errors import ModelError, ModelTaskError
 from desktop_app.core.frames import Frame
 from desktop_app.core.models.base import ModelAdapter, ModelInfo, PredictOptions
+from desktop_app.core.models.cuda_graphs import cuda_graphs_enabled
 from desktop_app.core.models.device import (
     is_out_of_memory, precision_for, prepare_device, release_memory, select_device, use_cpu_threads,
 )
 from desktop_app.core.models.exports import export_backend, is_untrained_export, read_export_metadata
 from desktop_app.core.models.postprocess import masks_to_frame, top_k_classification
+from desktop_app.core.models.predictor_stages import PredictorStages
 from desktop_app.core.models.results import Detections, StageTimes, TaskResult
 from desktop_app.core.models.tasks import Task
 
@@ -113,10 +115,15 @@ class UltralyticsAdapter(ModelAdapter):
     """A YOLO model of any task. `track=True` keeps Ultralytics' tracker across frames and fills `track_id`.
 
     `task`, when given, is used only for exports that carry no Ultralytics metadata; the model's own task wins.
+    `half`, `device_preprocess` and `cuda_graphs` default to what suits the device (all on for CUDA: fp16, the
+    letterbox on the GPU from pinned buffers, the forward pass replayed from a CUDA graph); benchmarks and tests
+    set them to compare.
     """
 
     def __init__(self, source: str | Path, *, device: str = "auto", model_id: str | None = None,
-                 task: Task | None = None, track: bool = False, max_det: int = 300) -> None:
+                 task: Task | None = None, track: bool = False, max_det: int = 300,
+                 device_preprocess: bool | None = None, half: bool | None = None,
+                 cuda_graphs: bool | None = None) -> None:
         self._track = track
         self._max_det = max_det
         self._predictor_kwargs: dict[str, Any] | None = None  # arguments the predictor was last set up with
@@ -151,7 +158,9 @@ class UltralyticsAdapter(ModelAdapter):
         if self._yolo.task not in _TASKS:
             raise ModelTaskError(f"{path.name} is a {self._yolo.task} model; CNN Lens shows "
                                  f"{', '.join(_TASKS)} models")
-        self._half = self._backend == "torch" and precision_for(device) == "fp16"
+        if half is None:
+            half = precision_for(device) == "fp16"
+        self._half = self._backend == "torch" and half
         kpt_shape = metadata.get("kpt_shape") or getattr(self._yolo.model, "kpt_shape", None) or (17, 3)
         self._keypoint_count = int(kpt_shape[0])
         if names is None:
@@ -159,9 +168,18 @@ class UltralyticsAdapter(ModelAdapter):
         self.info = ModelInfo(
             model_id=model_id or path.name, task=_TASKS[self._yolo.task],
             names={int(k): str(v) for k, v in dict(names).items()}, device=device,
-            precision=precision_for(device) if self._backend == "torch" else self._export_precision(metadata),
+            precision=("fp16" if self._half else "fp32") if self._backend == "torch" else
+            self._export_precision(metadata),
             backend=self._backend, untrained=untrained,
         )
+        cuda = device.startswith("cuda")
+        self._stages = PredictorStages(
+            # the letterbox on the device (pinned upload, non-blocking copy) on CUDA; classifiers centre-crop instead
+            device_input=(cuda if device_preprocess is None else device_preprocess) and self.info.task != Task.CLASSIFY,
+            # the forward pass replayed from a CUDA graph, on CUDA with PyTorch weights, unless CNNLENS_CUDA_GRAPHS=0
+            cuda_graphs=(cuda_graphs_enabled() and cuda if cuda_graphs is None else cuda_graphs)
+            and self._backend == "torch",
+            network=lambda: self.torch_module)
         self._warm_up()
 
     def _export_device(self, device: str) -> str:
@@ -214,32 +232,20 @@ class UltralyticsAdapter(ModelAdapter):
         with torch.inference_mode():
             if self._track and self.info.task != Task.CLASSIFY:  # a class label has nothing to track
                 self._predictor_kwargs = None  # tracking re-arms the predictor: set it up afresh afterwards
+                self._stages.eager_pass_ahead()
                 return self._yolo.track(image, persist=True, **kwargs)[0]
             predictor = getattr(self._yolo, "predictor", None)
             if predictor is not None and kwargs == self._predictor_kwargs:
-                return self._run_predictor(predictor, image)
+                return self._stages.run(predictor, image)
+            self._stages.eager_pass_ahead()
             result = self._yolo.predict(image, **kwargs)[0]
             self._predictor_kwargs = dict(kwargs)
             return result
 
-    @staticmethod
-    def _run_predictor(predictor: Any, image: np.ndarray) -> Any:
-        # `YOLO.predict` re-merges arguments and rebuilds its source loader on every call (~2 ms a frame on
-        # CPU). With unchanged arguments the predictor is already set up, so run its three stages directly,
-        # as its own stream loop does.
-        predictor.batch = (["frame"], [image], [""])
-        started = time.perf_counter()
-        im = predictor.preprocess([image])
-        preprocessed = time.perf_counter()
-        preds = predictor.inference(im)
-        if im.device.type == "cuda":
-            torch.cuda.synchronize(im.device)
-        inferred = time.perf_counter()
-        result = predictor.postprocess(preds, im, [image])[0]
-        done = time.perf_counter()
-        result.speed = {"preprocess": (preprocessed - started) * 1e3, "inference": (inferred - preprocessed) * 1e3,
-                        "postprocess": (done - inferred) * 1e3}
-        return result
+    @property
+    def graph_stats(self) -> dict[str, int]:
+        """CUDA graph captures and replays so far (zeros when graphs are not in use)."""
+        return self._stages.graph_stats
 
     def _warm_up(self) -> None:
         # The first call builds the predictor and backend (and fails early on a broken export); doing it here
@@ -336,6 +342,8 @@ class UltralyticsAdapter(ModelAdapter):
         """Drop the model and its predictor, and hand cached GPU memory back."""
         if getattr(self, "_yolo", None) is None:
             return
+        if getattr(self, "_stages", None) is not None:
+            self._stages.close()
         self._yolo = None
         gc.collect()
         release_memory(self._device)

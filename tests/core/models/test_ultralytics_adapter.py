@@ -142,8 +142,8 @@ def test_segment_masks_agree_with_ultralytics_full_resolution_masks(untrained_se
     ours = untrained_segmenter.predict(bus_frame, ANY)
     reference = build_yolo("yolo11n-seg.yaml").predict(bus_frame.image, conf=0.0, max_det=8, retina_masks=True,
                                                        verbose=False)[0]
-    assert np.allclose(reference.boxes.xyxy.numpy(), ours.xyxy, atol=0.5)
-    theirs = reference.masks.data.numpy() > 0.5
+    assert np.allclose(reference.boxes.xyxy.cpu().numpy(), ours.xyxy, atol=0.5)
+    theirs = reference.masks.data.cpu().numpy() > 0.5
     for a, b in zip(ours.mask, theirs):
         iou = np.logical_and(a, b).sum() / np.logical_or(a, b).sum()
         assert iou > 0.95

@@ -178,15 +178,20 @@ def _baseline_variant(weights: str, config: BenchConfig, device: str) -> _Varian
 
     from desktop_app.core.models.device import use_cpu_threads
 
+    from desktop_app.core.models.device import precision_for
+    from desktop_app.core.models.ultralytics_adapter import half_kwargs
+
     yolo = import_ultralytics().YOLO(weights)
+    # The same precision as the pipeline (fp16 on CUDA), so the ratio compares pipelines, not number formats.
+    extra = half_kwargs() if precision_for(device) == "fp16" else {}
     # Set the predictor up now (Ultralytics picks its CPU thread count then), then give it the same threads as
     # the pipeline, so the ratio compares the pipelines and not two thread settings.
-    yolo.predict(np.zeros((64, 64, 3), np.uint8), imgsz=config.imgsz, device=device, verbose=False)
+    yolo.predict(np.zeros((64, 64, 3), np.uint8), imgsz=config.imgsz, device=device, verbose=False, **extra)
 
     def run_round(clip: Path) -> VariantResult:
         use_cpu_threads(device)
         count, started = 0, None
-        for _ in yolo.predict(str(clip), stream=True, imgsz=config.imgsz, device=device, verbose=False):
+        for _ in yolo.predict(str(clip), stream=True, imgsz=config.imgsz, device=device, verbose=False, **extra):
             count += 1
             if count == WARMUP_FRAMES:
                 started = time.perf_counter()

@@ -3,13 +3,20 @@
 One captured frame is fanned out to every pane, so a side-by-side comparison is fair and synchronised. The
 pipeline is thread-confined: one inference thread owns it (and so every model in it); other threads hand it
 new runners through `swap_runner`, which takes effect between two frames.
+
+Panes whose models all run on the CPU run side by side on a small pool of threads, one per free core: PyTorch
+(and OpenCV) release the GIL while they compute, and Ultralytics gives each model one intra-op thread, so on a
+2-core machine two panes infer at once. GPU panes run one after another on the owning thread (a CUDA graph
+capture must not see another thread's launches).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Protocol, Sequence
 
@@ -187,6 +194,8 @@ class Pipeline:
         #: cv2 text scale of the HUD; None sizes it from the frame (see `ModelPane.style`).
         self.hud_scale: float | None = None
         self._meters: dict[int, RateMeter] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_workers = 0
 
     @property
     def runners(self) -> tuple[PaneRunner | None, ...]:
@@ -217,14 +226,33 @@ class Pipeline:
         """Run the visible panes on `frame`, draw their HUDs and compose them. A pane that fails shows why."""
         self._apply_pending()
         stage_ms: dict[str, float] = {"inference": 0.0, "render": 0.0}
-        outputs: list[PaneOutput] = []
-        for index in range(self.layout.value):
-            runner = self._runners[index] if index < len(self._runners) else None
-            outputs.append(self._run_pane(runner, frame, index, stage_ms))
+        runners = [self._runners[i] if i < len(self._runners) else None for i in range(self.layout.value)]
+        pool = self._pool_for(runners)
+        if pool is None:
+            outputs = [self._run_pane(runner, frame, i, stage_ms) for i, runner in enumerate(runners)]
+        else:
+            stages = [dict.fromkeys(stage_ms, 0.0) for _ in runners]
+            futures = [pool.submit(self._run_pane, r, frame, i, stages[i]) for i, r in enumerate(runners)]
+            outputs = [future.result() for future in futures]
+            for pane_stages in stages:
+                for key, value in pane_stages.items():
+                    stage_ms[key] = stage_ms.get(key, 0.0) + value
         started = time.perf_counter()
         composed = tile([o.image for o in outputs], self.layout, composed_size_wh(frame.resolution_wh, self.layout))
         stage_ms["compose"] = (time.perf_counter() - started) * 1000.0
         return FrameOutput(frame.frame_index, frame.timestamp_s, tuple(outputs), composed, stage_ms)
+
+    def _pool_for(self, runners: list[PaneRunner | None]) -> ThreadPoolExecutor | None:
+        """A thread pool when two or more panes can run at once (all on the CPU, a free core each), else None."""
+        workers = min(len(runners), parallel_pane_slots())
+        if workers < 2 or not all(_runs_on_cpu(r) for r in runners):
+            return None
+        if self._pool is None or self._pool_workers != workers:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cnnlens-pane")
+            self._pool_workers = workers
+        return self._pool
 
     def _run_pane(self, runner: PaneRunner | None, frame: Frame, index: int, stage_ms: dict) -> PaneOutput:
         if runner is None:
@@ -254,7 +282,28 @@ class Pipeline:
     def close(self) -> None:
         """Close every runner (and any pending one); the pipeline is empty afterwards."""
         self._apply_pending()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         for runner in self._runners:
             if runner is not None:
                 runner.close()
         self._runners = []
+
+
+def parallel_pane_slots() -> int:
+    """How many CPU panes may infer at once: the cores over PyTorch's intra-op threads per model."""
+    import torch
+
+    return max(1, (os.cpu_count() or 1) // max(1, torch.get_num_threads()))
+
+
+def _runs_on_cpu(runner: PaneRunner | None) -> bool:
+    """True for an empty pane, a view with no model, or a runner whose model is on the CPU; unknown runners are
+    treated as not (they run on the owning thread)."""
+    if runner is None:
+        return True
+    if not hasattr(runner, "adapter"):
+        return False
+    adapter = runner.adapter
+    return adapter is None or getattr(getattr(adapter, "info", None), "device", None) == "cpu"

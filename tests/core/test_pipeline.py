@@ -159,3 +159,60 @@ def test_backend_suffix(model, expected):
     from desktop_app.core.panes import split_backend
 
     assert split_backend(model) == expected
+
+
+class MeetingDetector(FakeDetector):
+    """Waits at a barrier inside predict: two of them only get through if they run at the same time."""
+
+    def __init__(self, barrier, device="cpu", **kwargs):
+        super().__init__(**kwargs)
+        self.info = ModelInfo(self.info.model_id, Task.DETECT, {0: "person"}, device)
+        self.barrier = barrier
+        self.threads: list[str] = []
+
+    def predict(self, frame, options):
+        import threading
+
+        self.threads.append(threading.current_thread().name)
+        if self.barrier is not None:
+            self.barrier.wait()
+        return super().predict(frame, options)
+
+
+def test_cpu_panes_infer_side_by_side_and_keep_their_order(monkeypatch):
+    import threading
+
+    from desktop_app.core import pipeline as pipeline_module
+
+    monkeypatch.setattr(pipeline_module, "parallel_pane_slots", lambda: 2)
+    barrier = threading.Barrier(2, timeout=10)  # broken (and the test failed) if the two panes ran in turn
+    detectors = [MeetingDetector(barrier, name=f"m{i}") for i in range(2)]
+    failing = ModelPane(FakeDetector("bad", fail=True))
+    pipeline = Pipeline([ModelPane(d) for d in detectors], Layout.TWO)
+    try:
+        for i in range(3):
+            out = pipeline.process(make_frame(i))
+            assert [p.result.frame_index for p in out.panes] == [i, i]
+            assert out.stage_ms["inference"] == pytest.approx(2 * 3.5)
+        assert all(t.startswith("cnnlens-pane") for d in detectors for t in d.threads)
+        pipeline.swap_runner(1, failing)
+        detectors[0].barrier = None
+        out = pipeline.process(make_frame(9))
+        assert out.panes[0].error is None and "exploded" in out.panes[1].error  # a failing pane still says why
+    finally:
+        pipeline.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("cnnlens-pane")]
+
+
+@pytest.mark.parametrize("devices", [("cuda:0", "cpu"), ("cpu", "cpu")], ids=["gpu pane", "one free core"])
+def test_gpu_panes_or_a_busy_machine_run_on_the_owning_thread(monkeypatch, devices):
+    import threading
+
+    from desktop_app.core import pipeline as pipeline_module
+
+    monkeypatch.setattr(pipeline_module, "parallel_pane_slots", lambda: 1 if devices == ("cpu", "cpu") else 4)
+    detectors = [MeetingDetector(None, device=d, name=f"m{i}") for i, d in enumerate(devices)]
+    pipeline = Pipeline([ModelPane(d) for d in detectors], Layout.TWO)
+    pipeline.process(make_frame())
+    pipeline.close()
+    assert [d.threads for d in detectors] == [[threading.current_thread().name]] * 2

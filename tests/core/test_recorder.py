@@ -46,6 +46,24 @@ def test_sixty_frames_at_30_fps_make_a_two_second_h264_file(tmp_path):
     assert duration == pytest.approx(2.0, abs=0.05)
 
 
+def test_colours_survive_the_recording(tmp_path):
+    # Flat patches of saturated and grey colours: what a player shows must be what was drawn (same BT.601
+    # limited-range conversion as FFmpeg's own, so red stays red and grey stays grey).
+    colours = [(0, 0, 255), (0, 255, 0), (255, 0, 0), (0, 255, 255), (128, 128, 128), (255, 255, 255), (20, 20, 20)]
+    image = np.zeros((64, 64 * len(colours), 3), np.uint8)
+    for i, bgr in enumerate(colours):
+        image[:, 64 * i:64 * (i + 1)] = bgr
+    path = tmp_path / "colours.mp4"
+    with Recorder(path, fps_hint=30, drop_when_busy=False) as recorder:
+        for index in range(5):
+            recorder.write(image, index / 30)
+    _, frames, _ = _decode(path)
+    decoded = frames[-1].to_ndarray(format="bgr24").astype(int)
+    for i, bgr in enumerate(colours):
+        patch = decoded[16:48, 64 * i + 16:64 * i + 48].reshape(-1, 3).mean(axis=0)
+        assert np.abs(patch - np.array(bgr)).max() < 6, (bgr, patch)
+
+
 def test_timestamps_not_the_write_rate_set_the_speed(tmp_path):
     # Processing managed only 10 frames in 3 s of capture time: the file must last 3 s, not 1/3 s.
     path = tmp_path / "slow.mp4"

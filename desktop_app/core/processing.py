@@ -88,7 +88,7 @@ def build_pipeline(specs: Sequence[PaneSpec], device: str, hud: bool, track: boo
         raise
     first = runners[0]
     info = getattr(getattr(first, "adapter", None), "info", None)
-    info_line = f"{info.device} · {info.precision} · {info.backend}" if info else ""
+    info_line = " · ".join(p for p in (info.device, info.precision, info.backend, info.runtime) if p) if info else ""
     return Pipeline(runners, layout_for(len(runners)), hud=hud, info_line=info_line)
 
 

@@ -37,6 +37,8 @@ class PaneModelInfo:
     device: str
     precision: str
     backend: str
+    #: How the model runs when that matters for speed (`CUDA graph`), else empty.
+    runtime: str = ""
     #: The runner itself, for views whose settings the UI changes (their setters are safe from any thread).
     runner: object = field(default=None, compare=False, repr=False)
 
@@ -45,9 +47,9 @@ def _runner_info(runner: PaneRunner, kind: str) -> PaneModelInfo:
     info = getattr(getattr(runner, "adapter", None), "info", None)
     task = getattr(getattr(runner, "task", None), "value", None) or kind
     if info is None:
-        return PaneModelInfo(runner.label, task, False, {}, "", "", "", runner)
+        return PaneModelInfo(runner.label, task, False, {}, "", "", "", runner=runner)
     return PaneModelInfo(runner.label, task, bool(info.untrained), dict(info.names), info.device,
-                         info.precision, info.backend, runner)
+                         info.precision, info.backend, info.runtime, runner=runner)
 
 
 def build_pane_runner(request: LoadRequest, progress) -> PaneRunner:
@@ -273,7 +275,7 @@ class LiveSession(QObject):
             self.display_fps = self._display_meter.fps
             self.latency_ms = self._display_meter.means.get("latency", 0.0)
             info = next((i for i in self.pane_info[:self.layout] if i is not None), None)
-            parts = [p for p in ((info.device if info else ""), (info.precision if info else "")) if p]
+            parts = [p for p in ((info.device, info.precision, info.runtime) if info else ()) if p]
             # ASCII only: the core draws HUD text with OpenCV's Hershey fonts.
             parts.append(f"latency {self.latency_ms:.0f} ms")
             self.worker.set_info_line(" · ".join(parts))

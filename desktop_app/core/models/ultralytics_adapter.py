@@ -165,21 +165,21 @@ class UltralyticsAdapter(ModelAdapter):
         self._keypoint_count = int(kpt_shape[0])
         if names is None:
             names = self._yolo.names
+        task_kind = _TASKS[self._yolo.task]
+        cuda = device.startswith("cuda")
+        # The forward pass replayed from a CUDA graph: on CUDA with PyTorch weights, unless CNNLENS_CUDA_GRAPHS=0.
+        graphs = (cuda_graphs_enabled() and cuda if cuda_graphs is None else cuda_graphs) and self._backend == "torch"
         self.info = ModelInfo(
-            model_id=model_id or path.name, task=_TASKS[self._yolo.task],
+            model_id=model_id or path.name, task=task_kind,
             names={int(k): str(v) for k, v in dict(names).items()}, device=device,
             precision=("fp16" if self._half else "fp32") if self._backend == "torch" else
             self._export_precision(metadata),
-            backend=self._backend, untrained=untrained,
+            backend=self._backend, untrained=untrained, runtime="CUDA graph" if graphs and cuda else "",
         )
-        cuda = device.startswith("cuda")
         self._stages = PredictorStages(
             # the letterbox on the device (pinned upload, non-blocking copy) on CUDA; classifiers centre-crop instead
-            device_input=(cuda if device_preprocess is None else device_preprocess) and self.info.task != Task.CLASSIFY,
-            # the forward pass replayed from a CUDA graph, on CUDA with PyTorch weights, unless CNNLENS_CUDA_GRAPHS=0
-            cuda_graphs=(cuda_graphs_enabled() and cuda if cuda_graphs is None else cuda_graphs)
-            and self._backend == "torch",
-            network=lambda: self.torch_module)
+            device_input=(cuda if device_preprocess is None else device_preprocess) and task_kind != Task.CLASSIFY,
+            cuda_graphs=graphs, network=lambda: self.torch_module)
         self._warm_up()
 
     def _export_device(self, device: str) -> str:

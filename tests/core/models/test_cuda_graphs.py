@@ -67,6 +67,7 @@ def test_cpu_models_are_never_graphed(zidane_frame):
         model.predict(zidane_frame, PredictOptions())
         model.predict(zidane_frame, PredictOptions())
         assert model.graph_stats == {"captures": 0, "replays": 0}
+        assert model.info.runtime == ""  # the HUD names no CUDA graph
     finally:
         model.close()
 
@@ -112,6 +113,7 @@ def test_replayed_predictions_match_eager_ones_across_frame_sizes(zidane_frame, 
             _same(graphed.predict(frame, PredictOptions()), eager.predict(frame, PredictOptions()))
         stats = graphed.graph_stats
         assert stats["captures"] >= 3 and stats["replays"] >= 5
+        assert graphed.info.runtime == "CUDA graph" and eager.info.runtime == ""
         assert eager.graph_stats == {"captures": 0, "replays": 0}
     finally:
         eager.close()

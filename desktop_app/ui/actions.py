@@ -71,6 +71,8 @@ class WindowActions(QObject):
                                icon=SP.SP_DialogSaveButton)
         self.fullscreen = action("&Full screen", "F11", tip="Full screen on or off", checkable=True,
                                  icon=SP.SP_TitleBarMaxButton)
+        self.hud = action("Show &HUD", "H", tip="Show or hide the numbers drawn over each pane (model, timings, "
+                          "device)", checkable=True)
         self.leave_fullscreen = action("Leave full screen", "Esc", tip="Leave full screen")
         self.leave_fullscreen.setEnabled(False)
         self.about = action("&About CNN Lens", tip="About this application")
@@ -138,6 +140,7 @@ def build_menus(menubar: QMenuBar, actions: WindowActions, source_menu, panes_to
         devices.addAction(act)
     view.addSeparator()
     view.addAction(panes_toggle)
+    view.addAction(actions.hud)
     view.addAction(actions.fullscreen)
     view.addAction(actions.leave_fullscreen)
 

@@ -92,6 +92,8 @@ class MainWindow(QMainWindow):
 
         self._connect()
         a.loop.setChecked(settings.loop)
+        a.hud.setChecked(settings.hud)
+        self.session.pipeline.hud = settings.hud
         a.layouts[settings.layout].setChecked(True)
         a.devices.get(settings.device.split(":")[0], a.devices["auto"]).setChecked(True)
         a.set_playback_enabled(False)
@@ -127,6 +129,7 @@ class MainWindow(QMainWindow):
         a.play_pause.triggered.connect(self.toggle_pause)
         a.step.triggered.connect(self.session.sources.step)
         a.loop.toggled.connect(self._on_loop_toggled)
+        a.hud.toggled.connect(self._on_hud_toggled)
         a.layout_group.triggered.connect(lambda act: self.set_layout(int(act.data())))
         a.device_group.triggered.connect(lambda act: self.set_device(str(act.data())))
         a.snapshot.triggered.connect(self.snapshot)
@@ -206,6 +209,11 @@ class MainWindow(QMainWindow):
     def _on_loop_toggled(self, loop: bool) -> None:
         self.session.sources.set_loop(loop)
         self.settings = replace(self.settings, loop=loop)
+        self._persist()
+
+    def _on_hud_toggled(self, shown: bool) -> None:
+        self.session.pipeline.hud = shown  # read by the inference thread at the next frame
+        self.settings = replace(self.settings, hud=shown)
         self._persist()
 
     # -- panes -----------------------------------------------------------------------------------------------

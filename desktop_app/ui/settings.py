@@ -53,6 +53,7 @@ class SessionSettings:
     output_dir: Path = field(default_factory=default_output_dir)
     device: str = "auto"
     loop: bool = True
+    hud: bool = True
 
     def with_pane(self, index: int, spec: PaneSpec) -> "SessionSettings":
         """A copy with pane `index` replaced."""
@@ -103,7 +104,8 @@ class SettingsStore:
             output_dir = defaults.output_dir
         device = str(s.value("session/device", defaults.device) or defaults.device)
         loop = _to_bool(s.value("session/loop", defaults.loop), defaults.loop)
-        return SessionSettings(source, source_options, layout, panes, output_dir, device, loop)
+        hud = _to_bool(s.value("session/hud", defaults.hud), defaults.hud)
+        return SessionSettings(source, source_options, layout, panes, output_dir, device, loop, hud)
 
     @staticmethod
     def _load_source_options(raw: object) -> dict:
@@ -153,6 +155,7 @@ class SettingsStore:
         s.setValue("session/output_dir", str(settings.output_dir))
         s.setValue("session/device", settings.device)
         s.setValue("session/loop", settings.loop)
+        s.setValue("session/hud", settings.hud)
         s.sync()
 
     def save_geometry(self, geometry: QByteArray, state: QByteArray) -> None:

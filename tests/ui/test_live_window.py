@@ -148,3 +148,29 @@ def test_choosing_a_device_this_machine_lacks_keeps_the_models_running_and_says_
     assert last_output(window).panes[0].error is None
     window.actions_.devices["cpu"].trigger()
     qtbot.waitUntil(lambda: window.panels[0].state_text.startswith("Running"), timeout=60_000)
+
+
+def test_h_hides_and_shows_the_hud_and_the_choice_is_kept(qtbot, make_window, monkeypatch, tmp_path):
+    from PySide6.QtCore import Qt
+
+    from desktop_app.core import pipeline as pipeline_module
+    from desktop_app.ui.settings import SettingsStore
+
+    drawn = []
+    real_draw_hud = pipeline_module.draw_hud
+    monkeypatch.setattr(pipeline_module, "draw_hud", lambda *a, **k: drawn.append(1) or real_draw_hud(*a, **k))
+    window = make_window(layout=1)
+    with qtbot.waitActive(window):
+        window.activateWindow()
+    wait_for_frames(qtbot, window, 3)
+    assert drawn and window.actions_.hud.isChecked()
+    qtbot.keyClick(window.frame_view, Qt.Key.Key_H)
+    assert window.session.pipeline.hud is False and not window.actions_.hud.isChecked()
+    wait_for_frames(qtbot, window, 2)  # a frame already in flight may still carry it
+    hidden_from = len(drawn)
+    wait_for_frames(qtbot, window, 3)
+    assert len(drawn) == hidden_from
+    assert SettingsStore(tmp_path / "settings.ini").load().hud is False
+    qtbot.keyClick(window.frame_view, Qt.Key.Key_H)
+    wait_for_frames(qtbot, window, 3)
+    assert len(drawn) > hidden_from and window.session.pipeline.hud is True

@@ -20,7 +20,7 @@ def test_settings_round_trip(tmp_path: Path):
         source="camera:1", source_options={"resolution_wh": (1280, 720), "fps": 30.0}, layout=4,
         panes=(PaneSpec("detect", "yolo11s", PredictOptions(conf=0.4, iou=0.5, imgsz=480, classes=(0, 2))),
                *DEFAULT_PANES[1:]),
-        output_dir=tmp_path / "captures", device="cpu", loop=False)
+        output_dir=tmp_path / "captures", device="cpu", loop=False, hud=False)
     store.save(settings)
     assert SettingsStore(tmp_path / "s.ini").load() == settings
 

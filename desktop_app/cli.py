@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--frames", dest="bench_frames", type=int, default=60, help="frames per measurement")
     bench.add_argument("--json", metavar="OUT.json", help="also write the numbers as JSON")
     bench.add_argument("--quick", action="store_true", help="skip the slow variants (4 panes, latency)")
-    bench.add_argument("--backend", default="torch", choices=("torch", "openvino", "onnx", "tensorrt"),
+    bench.add_argument("--backend", default="torch",
+                       choices=("torch", "openvino", "openvino-int8", "onnx", "tensorrt"),
                        help="run the pipeline's model through this backend (exported once, cached in models/)")
     _add_model_options(bench)
     return parser

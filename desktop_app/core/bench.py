@@ -253,9 +253,12 @@ def _variants(config: BenchConfig, spec: PaneSpec, device: str, folder: Path, we
             candidates.append(_pipeline_variant("features", "feature maps on",
                                                 [PaneSpec("features", spec.model, spec.options)], device))
         if device == "cpu" and weights is not None and config.backend == "torch":
-            log_progress("exporting to OpenVINO (cached in models/)")
+            log_progress("exporting to OpenVINO, float and INT8 (cached in models/)")
             candidates.append(_pipeline_variant("openvino", "pipeline, openvino",
                                                 [PaneSpec(spec.task, f"{spec.model}@openvino", spec.options)],
+                                                device))
+            candidates.append(_pipeline_variant("openvino_int8", "pipeline, openvino int8",
+                                                [PaneSpec(spec.task, f"{spec.model}@openvino-int8", spec.options)],
                                                 device))
     return [v for v in candidates if v is not None]
 
@@ -315,6 +318,8 @@ def _add_ratios(report: BenchReport) -> None:
         report.ratios["feature maps on / task alone time  [<= 1.10]"] = v["features"].ms_per_frame / single.ms_per_frame
     if "openvino" in v:
         report.ratios["OpenVINO / PyTorch CPU FPS  [>= 3]"] = v["openvino"].fps / single.fps
+    if "openvino_int8" in v:
+        report.ratios["OpenVINO INT8 / PyTorch CPU FPS  [>= 3]"] = v["openvino_int8"].fps / single.fps
 
 
 def _task_of(model_spec: str, device: str) -> str:

@@ -55,7 +55,7 @@ def validate_kind(name: str) -> str:
     raise ValueError(f"unknown task {name!r}{hint} (choose from: {', '.join(kinds)})")
 
 
-BACKEND_SUFFIXES = ("torch", "openvino", "onnx", "tensorrt")
+BACKEND_SUFFIXES = ("torch", "openvino", "openvino-int8", "onnx", "tensorrt")
 
 
 def split_backend(model: str) -> tuple[str, str]:

@@ -185,6 +185,8 @@ class Pipeline:
 
     def __init__(self, runners: Sequence[PaneRunner | None], layout: Layout = Layout.ONE, hud: bool = True,
                  info_line: str = ""):
+        """`info_line` is appended to every pane's HUD after the pane's own device and precision (the GUI puts
+        the capture-to-display latency there)."""
         self._runners: list[PaneRunner | None] = list(runners)
         self._pending: dict[int, PaneRunner | None] = {}
         self._lock = threading.Lock()
@@ -275,7 +277,8 @@ class Pipeline:
         meter = self._meters.setdefault(index, RateMeter())
         meter.tick()
         started = time.perf_counter()
-        image = draw_hud(output.image, hud_lines(output, self.info_line, meter.fps or None), scale=self.hud_scale)
+        info = " · ".join(part for part in (runner_details(runner), self.info_line) if part)
+        image = draw_hud(output.image, hud_lines(output, info, meter.fps or None), scale=self.hud_scale)
         stage_ms["render"] += (time.perf_counter() - started) * 1000.0
         return replace(output, image=image)
 
@@ -289,6 +292,14 @@ class Pipeline:
             if runner is not None:
                 runner.close()
         self._runners = []
+
+
+def runner_details(runner: PaneRunner | None) -> str:
+    """Where and how a pane's model runs, for its own HUD: `cpu · int8`, `cuda:0 · fp16 · CUDA graph`."""
+    info = getattr(getattr(runner, "adapter", None), "info", None)
+    if info is None:
+        return ""
+    return " · ".join(part for part in (info.device, info.precision, getattr(info, "runtime", "")) if part)
 
 
 def parallel_pane_slots() -> int:

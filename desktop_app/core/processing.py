@@ -86,10 +86,7 @@ def build_pipeline(specs: Sequence[PaneSpec], device: str, hud: bool, track: boo
         for runner in runners:
             runner.close()
         raise
-    first = runners[0]
-    info = getattr(getattr(first, "adapter", None), "info", None)
-    info_line = " · ".join(p for p in (info.device, info.precision, info.backend, info.runtime) if p) if info else ""
-    return Pipeline(runners, layout_for(len(runners)), hud=hud, info_line=info_line)
+    return Pipeline(runners, layout_for(len(runners)), hud=hud)  # each pane's HUD names its own device
 
 
 def run_process(job: ProcessJob, progress: Progress | None = None,

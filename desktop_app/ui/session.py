@@ -274,11 +274,8 @@ class LiveSession(QObject):
         if self._display_meter.tick(latency=latency_ms):
             self.display_fps = self._display_meter.fps
             self.latency_ms = self._display_meter.means.get("latency", 0.0)
-            info = next((i for i in self.pane_info[:self.layout] if i is not None), None)
-            parts = [p for p in ((info.device, info.precision, info.runtime) if info else ()) if p]
-            # ASCII only: the core draws HUD text with OpenCV's Hershey fonts.
-            parts.append(f"latency {self.latency_ms:.0f} ms")
-            self.worker.set_info_line(" · ".join(parts))
+            # Each pane's HUD already names its own device and precision; the latency is the view's.
+            self.worker.set_info_line(f"latency {self.latency_ms:.0f} ms")
 
     def fit_text_to_display(self, frame_height_px: int, shown_pane_height_px: float) -> None:
         """Size overlay text for how big a pane appears on screen, so labels stay readable with 2 or 4 panes

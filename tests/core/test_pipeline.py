@@ -216,3 +216,16 @@ def test_gpu_panes_or_a_busy_machine_run_on_the_owning_thread(monkeypatch, devic
     pipeline.process(make_frame())
     pipeline.close()
     assert [d.threads for d in detectors] == [[threading.current_thread().name]] * 2
+
+
+def test_each_pane_hud_names_its_own_device_and_precision(monkeypatch):
+    from desktop_app.core import pipeline as pipeline_module
+
+    shown = []
+    monkeypatch.setattr(pipeline_module, "draw_hud", lambda image, lines, **kw: shown.append(lines) or image)
+    fast, plain = FakeDetector("fast"), FakeDetector("plain")
+    fast.info = ModelInfo("fast", Task.DETECT, {0: "person"}, "cuda:0", precision="fp16", runtime="CUDA graph")
+    pipeline = Pipeline([ModelPane(fast), ModelPane(plain)], Layout.TWO, info_line="latency 40 ms")
+    pipeline.process(make_frame())
+    assert shown[0][-1] == "cuda:0 · fp16 · CUDA graph · latency 40 ms"
+    assert shown[1][-1] == "cpu · fp32 · latency 40 ms"

@@ -174,3 +174,17 @@ def test_h_hides_and_shows_the_hud_and_the_choice_is_kept(qtbot, make_window, mo
     qtbot.keyClick(window.frame_view, Qt.Key.Key_H)
     wait_for_frames(qtbot, window, 3)
     assert len(drawn) > hidden_from and window.session.pipeline.hud is True
+
+
+def test_a_pane_switched_to_openvino_runs_the_export_and_says_so(qtbot, make_window):
+    window = make_window(layout=1)
+    wait_for_model(qtbot, window, 0, "yolo11n-pose")
+    panel = window.panels[0]
+    panel.runtime_box.setCurrentIndex(panel.runtime_box.findData("openvino"))
+    panel.runtime_box.activated.emit(panel.runtime_box.currentIndex())  # what a user's pick emits
+    qtbot.waitUntil(lambda: window.session.pane_info[0] is not None
+                    and window.session.pane_info[0].backend == "openvino", timeout=120_000)
+    wait_for_frames(qtbot, window, 2)
+    output = last_output(window).panes[0]
+    assert "openvino" in output.label and isinstance(output.result, Detections) and output.error is None
+    assert window.settings.panes[0].model == "yolo11n-pose@openvino"  # kept for the next start

@@ -49,7 +49,7 @@ def _choices(kind):
 
 @pytest.fixture
 def panel(qtbot):
-    widget = PanePanel(0, {"detect": "boxes", "pose": "keypoints"}, _choices)
+    widget = PanePanel(0, {"detect": "boxes", "pose": "keypoints", "features": "maps"}, _choices)
     qtbot.addWidget(widget)
     widget.set_spec(PaneSpec("detect", "good", PredictOptions(conf=0.3, imgsz=320)))
     return widget
@@ -91,6 +91,32 @@ def test_changing_task_picks_the_first_available_model_of_that_task(qtbot, panel
     with qtbot.waitSignal(panel.spec_requested) as blocker:
         panel.task_box.setCurrentIndex(panel.task_box.findData("pose"))
     assert blocker.args[1].task == "pose" and blocker.args[1].model == "good"
+
+
+def test_the_runtime_is_chosen_per_pane_and_kept_across_model_changes(qtbot, panel):
+    assert panel.runtime_box.currentData() == "torch" and panel.runtime_box.isEnabled()
+    with qtbot.waitSignal(panel.spec_requested) as blocker:
+        panel.runtime_box.setCurrentIndex(panel.runtime_box.findData("openvino-int8"))
+        panel.runtime_box.activated.emit(panel.runtime_box.currentIndex())
+    assert blocker.args[1].model == "good@openvino-int8"
+    with qtbot.waitSignal(panel.spec_requested) as blocker:
+        panel.model_box.activated.emit(1)
+    assert blocker.args[1].model == "raw.yaml@openvino-int8"  # a new model keeps the pane's runtime
+    with qtbot.waitSignal(panel.spec_requested) as blocker:
+        panel.runtime_box.setCurrentIndex(0)
+        panel.runtime_box.activated.emit(0)
+    assert blocker.args[1].model == "raw.yaml"
+
+
+def test_a_saved_runtime_is_shown_and_views_run_on_pytorch(qtbot, panel):
+    with qtbot.assertNotEmitted(panel.spec_requested):
+        panel.set_spec(PaneSpec("pose", "good@openvino"))
+    assert panel.runtime_box.currentData() == "openvino"
+    assert panel.model_box.currentData(Qt.ItemDataRole.UserRole) == "good"
+    with qtbot.waitSignal(panel.spec_requested) as blocker:
+        panel.task_box.setCurrentIndex(panel.task_box.findData("features"))
+    assert blocker.args[1].task == "features" and "@" not in blocker.args[1].model
+    assert not panel.runtime_box.isEnabled() and panel.runtime_box.currentData() == "torch"
 
 
 def test_catalog_choices_mark_untrained_builds_and_missing_weights():

@@ -36,7 +36,7 @@ class PredictOptions:
 class ModelInfo:
     """What a loaded model is. `untrained` is True for architectures built from YAML with random weights:
     their output must never be presented as a prediction. `backend` is `torch`, `onnx`, `openvino` or
-    `tensorrt`; `precision` is `fp32` or `fp16`; `runtime` names how it runs when that matters for speed
+    `tensorrt`; `precision` is `fp32`, `fp16` or `int8`; `runtime` names how it runs when that matters for speed
     (`CUDA graph`), else is empty."""
 
     model_id: str

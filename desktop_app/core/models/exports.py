@@ -20,7 +20,8 @@ from desktop_app.core.models import catalog
 
 log = logging.getLogger(__name__)
 
-EXPORT_BACKENDS = ("onnx", "openvino", "tensorrt")
+EXPORT_BACKENDS = ("onnx", "openvino", "openvino-int8", "tensorrt")
+CPU_EXPORTS = ("openvino", "openvino-int8", "onnx")
 _LITERAL_KEYS = ("imgsz", "names", "kpt_shape", "args", "stride", "batch", "end2end")
 
 
@@ -118,7 +119,7 @@ def exports_dir() -> Path:
     return catalog.models_dir() / "exports"
 
 
-def _export_target(spec: str, fmt: str, imgsz: int, dynamic: bool = False) -> Path:
+def _export_target(spec: str, fmt: str, imgsz: int, dynamic: bool = False, int8: bool = False) -> Path:
     path = Path(spec)
     if spec.lower().endswith((".yaml", ".yml")):
         stem, key = f"{path.stem}-untrained", "yaml"
@@ -127,7 +128,7 @@ def _export_target(spec: str, fmt: str, imgsz: int, dynamic: bool = False) -> Pa
         stat = path.stat()
         stem = path.stem
         key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:8]
-    folder = exports_dir() / f"{stem}-{imgsz}{'-dynamic' if dynamic else ''}-{key}"
+    folder = exports_dir() / f"{stem}-{imgsz}{'-dynamic' if dynamic else ''}{'-int8' if int8 else ''}-{key}"
     if fmt == "openvino":
         return folder / f"{stem}_openvino_model"
     if fmt == "onnx":
@@ -135,13 +136,13 @@ def _export_target(spec: str, fmt: str, imgsz: int, dynamic: bool = False) -> Pa
     return folder / f"{stem}.engine"
 
 
-def _export(model_spec: str | Path, fmt: str, imgsz: int, **export_args: Any) -> Path:
+def _export(model_spec: str | Path, fmt: str, imgsz: int, int8: bool = False, **export_args: Any) -> Path:
     from desktop_app.core.models.ultralytics_adapter import build_yolo
 
     spec = str(model_spec)
     if not spec.lower().endswith((".yaml", ".yml")) and not Path(spec).is_file():
         raise ModelError(f"cannot export {spec}: not an Ultralytics .pt file on this machine")
-    target = _export_target(spec, fmt, imgsz, bool(export_args.get("dynamic")))
+    target = _export_target(spec, fmt, imgsz, bool(export_args.get("dynamic")), int8)
     stem = target.stem.removesuffix("_openvino_model")
     if target.exists():
         log.info("using cached %s export %s", fmt, target)
@@ -161,10 +162,15 @@ def _export(model_spec: str | Path, fmt: str, imgsz: int, **export_args: Any) ->
         import_ultralytics()
         from ultralytics import YOLO
 
+        yolo = YOLO(str(source))
+        if int8:
+            export_args.update(_int8_arguments(yolo))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer and deprecation notes from torch's exporters, not for users
-            written = Path(YOLO(str(source)).export(format="engine" if fmt == "tensorrt" else fmt, imgsz=imgsz,
-                                                    verbose=False, **export_args))
+            written = Path(yolo.export(format="engine" if fmt == "tensorrt" else fmt, imgsz=imgsz, verbose=False,
+                                       **export_args))
+    except ModelError:
+        raise
     except Exception as exc:  # exporters fail with many types (missing package, unsupported op)
         raise ModelError(f"export of {stem} to {fmt} failed: {exc}") from exc
     finally:
@@ -177,15 +183,38 @@ def _export(model_spec: str | Path, fmt: str, imgsz: int, **export_args: Any) ->
     return target
 
 
+def _int8_arguments(yolo: Any) -> dict[str, Any]:
+    """Ultralytics' INT8 export arguments for this model, calibrated on CNN Lens's own sample photographs."""
+    from desktop_app.core.models.calibration import TASKS, calibration_dataset
+    from desktop_app.core.models.ultralytics_adapter import int8_kwargs
+
+    if yolo.task not in TASKS:
+        raise ModelError(f"INT8 export is for {', '.join(TASKS)} models; run this {yolo.task} model with "
+                         "@openvino instead")
+    try:
+        import nncf  # Ultralytics quantises through it
+    except ImportError as exc:
+        raise ModelError("INT8 export needs the nncf package: pip install nncf") from exc
+    nncf.set_log_level(logging.ERROR)  # its per-layer notes are not for users
+    kpt_shape = getattr(yolo.model, "kpt_shape", None)
+    return {**int8_kwargs(), "data": str(calibration_dataset(yolo.task, yolo.names, kpt_shape))}
+
+
 def export_for_cpu(model_path: str | Path, fmt: str = "openvino", imgsz: int = 640) -> Path:
     """Export an Ultralytics `.pt` (or YAML name) to OpenVINO or ONNX for faster CPU inference; cached in
     `<models>/exports`, so a second call returns at once. Raises `ModelError` when the export fails.
 
     The export takes any input size (`dynamic`), so a frame is letterboxed to its own aspect ratio, as PyTorch
     does, and not padded to a square: a 16:9 frame at 640 runs at 384x640, 40 % fewer pixels. A square static
-    export made yolo11n-pose's OpenVINO inference 1.8x slower on 720p frames (docs/benchmarks.md)."""
-    if fmt not in ("openvino", "onnx"):
-        raise ModelError(f"unknown CPU export format {fmt!r}; choose openvino or onnx")
+    export made yolo11n-pose's OpenVINO inference 1.8x slower on 720p frames (docs/benchmarks.md).
+
+    `openvino-int8` quantises the weights and activations to 8 bits (Ultralytics' export through NNCF, the
+    detection head kept in floating point), calibrated on the built-in sample photographs: about 1.5x faster
+    than the float OpenVINO model here, at the cost of slightly different outputs (docs/benchmarks.md)."""
+    if fmt not in CPU_EXPORTS:
+        raise ModelError(f"unknown CPU export format {fmt!r}; choose {', '.join(CPU_EXPORTS)}")
+    if fmt == "openvino-int8":
+        return _export(model_path, "openvino", imgsz, int8=True, dynamic=True)
     return _export(model_path, fmt, imgsz, dynamic=True)
 
 

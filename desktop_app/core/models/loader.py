@@ -24,7 +24,7 @@ from desktop_app.core.models.tasks import Task
 log = logging.getLogger(__name__)
 
 _YAML = (".yaml", ".yml")
-BACKENDS = ("torch", "openvino", "onnx", "tensorrt")
+BACKENDS = ("torch", "openvino", "openvino-int8", "onnx", "tensorrt")
 
 
 def _as_task(task: Task | str | None) -> Task | None:
@@ -174,8 +174,8 @@ def load_model(spec: str | Path, device: str = "auto", task: Task | str | None =
 
     The task comes from the model itself; a `task` that does not match raises `ModelTaskError`. A catalog model
     that is not on this machine is downloaded (reporting `progress(done_bytes, total_bytes)`) when online.
-    `backend` `openvino` / `onnx` (CPU) or `tensorrt` (CUDA) runs an Ultralytics model through an export at
-    `imgsz`, made once and cached in the models folder. `track` fills track ids on detections.
+    `backend` `openvino` / `openvino-int8` / `onnx` (CPU) or `tensorrt` (CUDA) runs an Ultralytics model through
+    an export at `imgsz`, made once and cached in the models folder. `track` fills track ids on detections.
     Raises `ModelNotFoundError` (with the closest ids), `ModelUnavailableError` or `ModelError`.
     """
     wanted = _as_task(task)

@@ -54,6 +54,11 @@ def half_kwargs() -> dict[str, Any]:
     return {"quantize": 16} if _half_argument() == "quantize" else {"half": True}
 
 
+def int8_kwargs() -> dict[str, Any]:
+    """The export argument for INT8 in the installed Ultralytics (`quantize=8` in 8.4+, else `int8`)."""
+    return {"quantize": 8} if _half_argument() == "quantize" else {"int8": True}
+
+
 def _dataset_names(dataset: str) -> dict[int, str]:
     import yaml
     from ultralytics.utils import ROOT
@@ -202,6 +207,8 @@ class UltralyticsAdapter(ModelAdapter):
     @staticmethod
     def _export_precision(metadata: Mapping[str, Any]) -> str:
         args = metadata.get("args") or {}
+        if args.get("int8") or args.get("quantize") in (8, "8", "int8"):
+            return "int8"
         return "fp16" if args.get("half") or args.get("quantize") in (16, "16", "fp16") else "fp32"
 
     # --- running -----------------------------------------------------------------------------------------------

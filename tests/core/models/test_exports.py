@@ -97,7 +97,7 @@ def test_openvino_export_of_the_pose_model_still_finds_two_people(private_models
 
 
 def test_export_format_and_source_are_checked(tmp_path):
-    with pytest.raises(ModelError, match="choose openvino or onnx"):
+    with pytest.raises(ModelError, match="choose openvino, openvino-int8, onnx"):
         export_for_cpu("yolo11n.yaml", "tflite")
     with pytest.raises(ModelError, match="not an Ultralytics .pt file"):
         export_for_cpu(tmp_path / "absent.pt", "onnx")

@@ -28,7 +28,7 @@ from desktop_app.core.models.base import ModelAdapter, PredictOptions
 from desktop_app.core.models.results import StageTimes, TaskResult
 from desktop_app.core.models.tasks import Task
 from desktop_app.core.render import (UNTRAINED_TEXT, Layout, RenderStyle, annotate, draw_banner, draw_banner_into,
-                                     draw_hud, tile)
+                                     draw_hud, hud_rect, tile)
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +112,16 @@ class ModelPane:
         #: Overlay style; None sizes text from the frame. The GUI sets a text scale that stays readable when
         #: the pane is shown small (2 or 4 panes in a window).
         self.style: RenderStyle | None = None
+        #: Where the pipeline draws this pane's HUD (frame pixels), so labels are placed clear of it.
+        self.keep_clear: tuple[int, int, int, int] | None = None
 
     def run(self, frame: Frame, pane_index: int) -> PaneOutput:
         result = self.adapter.predict(frame, self.options)
         started = time.perf_counter()
-        image = annotate(frame.image, result, self.style)  # a fresh canvas: the banner can go on in place
+        style = self.style
+        if self.keep_clear is not None:
+            style = replace(style or RenderStyle(), keep_clear=self.keep_clear)
+        image = annotate(frame.image, result, style)  # a fresh canvas: the banner can go on in place
         if self.adapter.info.untrained:
             draw_banner_into(image, UNTRAINED_TEXT, "warning")
         render_ms = (time.perf_counter() - started) * 1000.0
@@ -196,6 +201,7 @@ class Pipeline:
         #: cv2 text scale of the HUD; None sizes it from the frame (see `ModelPane.style`).
         self.hud_scale: float | None = None
         self._meters: dict[int, RateMeter] = {}
+        self._hud_rects: dict[int, tuple[int, int, int, int] | None] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._pool_workers = 0
 
@@ -260,6 +266,8 @@ class Pipeline:
         if runner is None:
             image = draw_banner(frame.image, "No model in this pane", "info")
             return PaneOutput(index, image, None, "empty")
+        if isinstance(runner, ModelPane):
+            runner.keep_clear = self._hud_rects.get(index) if self.hud else None  # the HUD of the last frame
         started = time.perf_counter()
         try:
             output = runner.run(frame, index)
@@ -278,7 +286,9 @@ class Pipeline:
         meter.tick()
         started = time.perf_counter()
         info = " · ".join(part for part in (runner_details(runner), self.info_line) if part)
-        image = draw_hud(output.image, hud_lines(output, info, meter.fps or None), scale=self.hud_scale)
+        lines = hud_lines(output, info, meter.fps or None)
+        image = draw_hud(output.image, lines, scale=self.hud_scale)
+        self._hud_rects[index] = hud_rect(image.shape, lines, scale=self.hud_scale)
         stage_ms["render"] += (time.perf_counter() - started) * 1000.0
         return replace(output, image=image)
 

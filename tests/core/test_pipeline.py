@@ -9,7 +9,7 @@ from desktop_app.core.models.base import ModelAdapter, ModelInfo, PredictOptions
 from desktop_app.core.models.results import Classification, Detections, StageTimes
 from desktop_app.core.models.tasks import Task
 from desktop_app.core.pipeline import ModelPane, PaneSpec, Pipeline, RateMeter, composed_size_wh
-from desktop_app.core.render import Layout
+from desktop_app.core.render import Layout, RenderStyle
 
 
 class FakeDetector(ModelAdapter):
@@ -229,3 +229,30 @@ def test_each_pane_hud_names_its_own_device_and_precision(monkeypatch):
     pipeline.process(make_frame())
     assert shown[0][-1] == "cuda:0 · fp16 · CUDA graph · latency 40 ms"
     assert shown[1][-1] == "cpu · fp32 · latency 40 ms"
+
+
+def test_box_labels_are_placed_clear_of_the_pane_hud():
+    from desktop_app.core.render import annotate
+
+    class TopDetector(FakeDetector):  # a box touching the top edge, where its label meets the HUD
+        def predict(self, frame, options):
+            return Detections(frame.frame_index, frame.timestamp_s, [[2, 0, 150, 110]], [0.9], [0], ("person",),
+                              timings=StageTimes(1.0, 2.0, 0.5))
+
+    pane = ModelPane(TopDetector())
+    pipeline = Pipeline([pane], Layout.ONE)
+    pipeline.process(make_frame(0, h=240, w=320))
+    assert pane.keep_clear is None  # nothing is known before the first HUD is drawn
+    pipeline.process(make_frame(1, h=240, w=320))
+    x0, y0, x1, y1 = pane.keep_clear
+    assert 0 <= x0 < x1 <= 320 and 0 <= y0 < y1 < 240  # the HUD's own box, top left
+    # Inside that box the label is gone (moved under it); without it the label would be there.
+    frame = make_frame(2, h=240, w=320)
+    result = pane.adapter.predict(frame, pane.options)
+    region = (slice(y0 + 2, y1 - 2), slice(max(x0, 10), x1 - 2))
+    clear = annotate(frame.image, result, RenderStyle(keep_clear=pane.keep_clear))
+    crowded = annotate(frame.image, result, RenderStyle())
+    assert np.all(clear[region] == 90) and not np.all(crowded[region] == 90)
+    pipeline.hud = False
+    pipeline.process(make_frame(3, h=240, w=320))
+    assert pane.keep_clear is None  # no HUD, nothing to keep clear

@@ -15,7 +15,8 @@ from desktop_app.core.render.colors import (
     track_color,
 )
 from desktop_app.core.render.heatmap import Colormap, colorize, overlay_heatmap
-from desktop_app.core.render.hud import UNTRAINED_TEXT, BannerLevel, Edge, draw_banner, draw_banner_into, draw_hud
+from desktop_app.core.render.hud import (UNTRAINED_TEXT, BannerLevel, Edge, draw_banner, draw_banner_into, draw_hud,
+                                        hud_rect)
 from desktop_app.core.render.masks import draw_masks, draw_masks_into
 from desktop_app.core.render.pose import COCO_KEYPOINTS, COCO_SKELETON, draw_pose, draw_pose_into
 from desktop_app.core.render.style import DEFAULT_STYLE, ColorBy, Corner, RenderStyle
@@ -28,6 +29,6 @@ __all__ = [
     "annotate", "ascii_safe", "box_label", "class_color", "colorize", "detection_colors", "draw_banner",
     "draw_banner_into", "draw_boxes", "draw_boxes_into", "draw_classification", "draw_classification_into",
     "draw_detections_into",
-    "draw_hud", "draw_label", "draw_masks", "draw_masks_into", "draw_pose", "draw_pose_into", "letterbox_rect",
+    "draw_hud", "hud_rect", "draw_label", "draw_masks", "draw_masks_into", "draw_pose", "draw_pose_into", "letterbox_rect",
     "overlay_heatmap", "pane_at", "pane_rects", "readable_text_color", "tile", "track_color",
 ]

@@ -67,7 +67,7 @@ def draw_boxes_into(
         text = box_label(detections, int(row), style)
         if text:
             size = measure_label(text, scale)
-            top_left = place_label(size, int(x0), int(y0), (width, height))
+            top_left = place_label(size, int(x0), int(y0), (width, height), style.keep_clear)
             draw_label_into(canvas, text, top_left, color, scale, size=size)
 
 

@@ -42,6 +42,28 @@ def _text_scale(image: np.ndarray, scale: float | None) -> float:
     return scale if scale is not None else RenderStyle().text_scale_for(image.shape)
 
 
+def _hud_layout(shape: tuple[int, ...], lines: Sequence[str], corner: Corner, scale: float):
+    thickness = text_thickness(scale)
+    sizes = [measure_label(line, scale, thickness) for line in lines]
+    line_h = max(s.height for s in sizes) - sizes[0].padding  # rows share their padding
+    pad = sizes[0].padding
+    box_w = max(s.width for s in sizes) + pad
+    box_h = line_h * len(lines) + 2 * pad
+    height, width = shape[:2]
+    margin = max(4, round(min(width, height) * 0.02))
+    x0, y0 = corner_origin(corner, (box_w, box_h), (width, height), margin)
+    return (x0, y0, x0 + box_w, y0 + box_h), sizes, line_h, pad, thickness
+
+
+def hud_rect(shape: tuple[int, ...], lines: Sequence[str], corner: Corner | str = Corner.TOP_LEFT, *,
+             scale: float | None = None) -> tuple[int, int, int, int] | None:
+    """The (x0, y0, x1, y1) box `draw_hud` would cover on an image of `shape`, or None for no lines."""
+    if not lines:
+        return None
+    scale = scale if scale is not None else RenderStyle().text_scale_for(shape)
+    return _hud_layout(shape, [str(line) for line in lines], Corner(corner), scale)[0]
+
+
 def draw_hud(
     image: np.ndarray,
     lines: Sequence[str],
@@ -51,11 +73,17 @@ def draw_hud(
     scale: float | None = None,
 ) -> np.ndarray:
     """A copy of `image` with `lines` of white text on a small translucent dark box in `corner`."""
-    corner = Corner(corner)
     canvas = new_canvas(image)
     lines = [str(line) for line in lines]
     if not lines:
         return canvas
+    scale = _text_scale(canvas, scale)
+    (x0, y0, x1, y1), sizes, line_h, pad, thickness = _hud_layout(canvas.shape, lines, Corner(corner), scale)
+    blend_rect_into(canvas, x0, y0, x1, y1, HUD_COLOR, alpha)
+    for row, (line, size) in enumerate(zip(lines, sizes)):
+        baseline_y = y0 + pad + (row + 1) * line_h - size.baseline - pad // 2
+        draw_text_into(canvas, line, (x0 + pad, baseline_y), WHITE, scale, thickness)
+    return canvas
     height, width = canvas.shape[:2]
     scale = _text_scale(canvas, scale)
     thickness = text_thickness(scale)

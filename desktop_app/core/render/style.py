@@ -50,6 +50,8 @@ class RenderStyle:
     masks_within_boxes: bool = True
     panel_corner: Corner = Corner.TOP_LEFT
     top_k: int = 5
+    #: (x0, y0, x1, y1) in frame pixels that box labels move out of: the pane's HUD, so it never hides them.
+    keep_clear: tuple[int, int, int, int] | None = None
 
     def __post_init__(self) -> None:
         for name in ("mask_alpha", "panel_alpha", "keypoint_threshold"):

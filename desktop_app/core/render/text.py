@@ -52,8 +52,10 @@ def measure_label(text: str, scale: float, thickness: int | None = None) -> Labe
     return LabelBox(tw + 2 * padding, th + baseline + 2 * padding, baseline, padding)
 
 
-def place_label(size: LabelBox, box_x0: int, box_y0: int, frame_wh: tuple[int, int]) -> tuple[int, int]:
-    """Top-left corner for a box label: above the box's top edge, inside the box when there is no room above.
+def place_label(size: LabelBox, box_x0: int, box_y0: int, frame_wh: tuple[int, int],
+                keep_clear: tuple[int, int, int, int] | None = None) -> tuple[int, int]:
+    """Top-left corner for a box label: above the box's top edge, inside the box when there is no room above,
+    and just below `keep_clear` (an area such as the HUD) when it would land there.
 
     The label is then shifted to stay inside the frame wherever it fits.
     """
@@ -62,9 +64,13 @@ def place_label(size: LabelBox, box_x0: int, box_y0: int, frame_wh: tuple[int, i
     y = box_y0 - size.height  # above the box
     if y < 0:
         y = box_y0  # no room above: hang inside the box, under its top edge
-    x = min(x, width - size.width)
+    x = max(0, min(x, width - size.width))
+    if keep_clear is not None:
+        cx0, cy0, cx1, cy1 = keep_clear
+        if x < cx1 and x + size.width > cx0 and y < cy1 and y + size.height > cy0:
+            y = cy1  # under the kept-clear area, still at the box's left edge
     y = min(y, height - size.height)
-    return max(0, x), max(0, y)
+    return x, max(0, y)
 
 
 def draw_label_into(

@@ -31,6 +31,21 @@ def test_place_label(box_xy, frame_wh, expected):
     assert place_label(SIZE, box_xy[0], box_xy[1], frame_wh) == expected
 
 
+HUD = (4, 4, 90, 40)  # a HUD box in the top-left corner
+
+
+@pytest.mark.parametrize("box_xy, expected", [
+    ((20, 30), (20, 40)),    # above the box would be under the HUD: just below it instead
+    ((20, 5), (20, 40)),     # inside the box, under the HUD too: below it
+    ((120, 30), (120, 18)),  # beside the HUD: where it always goes
+    ((20, 80), (20, 68)),    # below the HUD: unchanged
+])
+def test_labels_step_out_from_under_the_hud(box_xy, expected):
+    assert place_label(SIZE, box_xy[0], box_xy[1], (200, 100), HUD) == expected
+    # In a frame too short to go below the HUD, the label still stays inside the frame.
+    assert place_label(SIZE, 20, 30, (200, 45), HUD) == (20, 33)
+
+
 @pytest.mark.parametrize("top_left", [(-20, -10), (150, 110), (500, 500), (-500, 40)])
 def test_label_partly_or_fully_outside_the_frame_is_clipped_without_error(gray_frame, top_left):
     out = draw_label(gray_frame, "a long label that will not fit", top_left, (0, 0, 255), 0.5)

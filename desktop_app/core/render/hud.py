@@ -84,21 +84,6 @@ def draw_hud(
         baseline_y = y0 + pad + (row + 1) * line_h - size.baseline - pad // 2
         draw_text_into(canvas, line, (x0 + pad, baseline_y), WHITE, scale, thickness)
     return canvas
-    height, width = canvas.shape[:2]
-    scale = _text_scale(canvas, scale)
-    thickness = text_thickness(scale)
-    sizes = [measure_label(line, scale, thickness) for line in lines]
-    line_h = max(s.height for s in sizes) - sizes[0].padding  # rows share their padding
-    pad = sizes[0].padding
-    box_w = max(s.width for s in sizes) + pad
-    box_h = line_h * len(lines) + 2 * pad
-    margin = max(4, round(min(width, height) * 0.02))
-    x0, y0 = corner_origin(corner, (box_w, box_h), (width, height), margin)
-    blend_rect_into(canvas, x0, y0, x0 + box_w, y0 + box_h, HUD_COLOR, alpha)
-    for row, (line, size) in enumerate(zip(lines, sizes)):
-        baseline_y = y0 + pad + (row + 1) * line_h - size.baseline - pad // 2
-        draw_text_into(canvas, line, (x0 + pad, baseline_y), WHITE, scale, thickness)
-    return canvas
 
 
 def draw_banner(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -252,8 +253,10 @@ class Pipeline:
 
     def _pool_for(self, runners: list[PaneRunner | None]) -> ThreadPoolExecutor | None:
         """A thread pool when two or more panes can run at once (all on the CPU, a free core each), else None."""
+        if len(runners) < 2 or not all(_runs_on_cpu(r) for r in runners):
+            return None
         workers = min(len(runners), parallel_pane_slots())
-        if workers < 2 or not all(_runs_on_cpu(r) for r in runners):
+        if workers < 2:
             return None
         if self._pool is None or self._pool_workers != workers:
             if self._pool is not None:
@@ -313,9 +316,14 @@ def runner_details(runner: PaneRunner | None) -> str:
 
 
 def parallel_pane_slots() -> int:
-    """How many CPU panes may infer at once: the cores over PyTorch's intra-op threads per model."""
-    import torch
+    """How many CPU panes may infer at once: the cores over PyTorch's intra-op threads per model.
 
+    Only asked of PyTorch once a model has imported it: importing torch here would hold the GIL for over a
+    second on the thread that paints the first frames, and without a model there is nothing to run in parallel.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return 1
     return max(1, (os.cpu_count() or 1) // max(1, torch.get_num_threads()))
 
 

@@ -256,3 +256,26 @@ def test_box_labels_are_placed_clear_of_the_pane_hud():
     pipeline.hud = False
     pipeline.process(make_frame(3, h=240, w=320))
     assert pane.keep_clear is None  # no HUD, nothing to keep clear
+
+
+def test_composing_panes_before_any_model_loads_does_not_import_torch():
+    # The first frames are painted while models still load; importing torch for the pane pool would hold the GIL
+    # for over a second right then (first frame 0.2 s -> 1.7 s after start).
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import sys
+        import numpy as np
+        from desktop_app.core.frames import Frame
+        from desktop_app.core.pipeline import Pipeline
+        from desktop_app.core.render import Layout
+        pipeline = Pipeline([None] * 4, Layout.FOUR)
+        pipeline.process(Frame(np.zeros((48, 64, 3), np.uint8), 0, 0.0))
+        pipeline.close()
+        print("torch" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

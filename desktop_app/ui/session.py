@@ -37,8 +37,6 @@ class PaneModelInfo:
     device: str
     precision: str
     backend: str
-    #: How the model runs when that matters for speed (`CUDA graph`), else empty.
-    runtime: str = ""
     #: The runner itself, for views whose settings the UI changes (their setters are safe from any thread).
     runner: object = field(default=None, compare=False, repr=False)
 
@@ -49,7 +47,7 @@ def _runner_info(runner: PaneRunner, kind: str) -> PaneModelInfo:
     if info is None:
         return PaneModelInfo(runner.label, task, False, {}, "", "", "", runner=runner)
     return PaneModelInfo(runner.label, task, bool(info.untrained), dict(info.names), info.device,
-                         info.precision, info.backend, info.runtime, runner=runner)
+                         info.precision, info.backend, runner=runner)
 
 
 def build_pane_runner(request: LoadRequest, progress) -> PaneRunner:

@@ -29,6 +29,7 @@ __all__ = [
     "annotate", "ascii_safe", "box_label", "class_color", "colorize", "detection_colors", "draw_banner",
     "draw_banner_into", "draw_boxes", "draw_boxes_into", "draw_classification", "draw_classification_into",
     "draw_detections_into",
-    "draw_hud", "hud_rect", "draw_label", "draw_masks", "draw_masks_into", "draw_pose", "draw_pose_into", "letterbox_rect",
+    "draw_hud", "hud_rect", "draw_label", "draw_masks", "draw_masks_into", "draw_pose", "draw_pose_into",
+    "letterbox_rect",
     "overlay_heatmap", "pane_at", "pane_rects", "readable_text_color", "tile", "track_color",
 ]

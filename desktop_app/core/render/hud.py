@@ -38,8 +38,8 @@ class Edge(str, Enum):
     BOTTOM = "bottom"
 
 
-def _text_scale(image: np.ndarray, scale: float | None) -> float:
-    return scale if scale is not None else RenderStyle().text_scale_for(image.shape)
+def _text_scale(shape: tuple[int, ...], scale: float | None) -> float:
+    return scale if scale is not None else RenderStyle().text_scale_for(shape)
 
 
 def _hud_layout(shape: tuple[int, ...], lines: Sequence[str], corner: Corner, scale: float):
@@ -60,8 +60,7 @@ def hud_rect(shape: tuple[int, ...], lines: Sequence[str], corner: Corner | str 
     """The (x0, y0, x1, y1) box `draw_hud` would cover on an image of `shape`, or None for no lines."""
     if not lines:
         return None
-    scale = scale if scale is not None else RenderStyle().text_scale_for(shape)
-    return _hud_layout(shape, [str(line) for line in lines], Corner(corner), scale)[0]
+    return _hud_layout(shape, [str(line) for line in lines], Corner(corner), _text_scale(shape, scale))[0]
 
 
 def draw_hud(
@@ -77,7 +76,7 @@ def draw_hud(
     lines = [str(line) for line in lines]
     if not lines:
         return canvas
-    scale = _text_scale(canvas, scale)
+    scale = _text_scale(canvas.shape, scale)
     (x0, y0, x1, y1), sizes, line_h, pad, thickness = _hud_layout(canvas.shape, lines, Corner(corner), scale)
     blend_rect_into(canvas, x0, y0, x1, y1, HUD_COLOR, alpha)
     for row, (line, size) in enumerate(zip(lines, sizes)):
@@ -114,7 +113,7 @@ def draw_banner_into(
     """`draw_banner` in place, on a canvas the caller owns (e.g. one `annotate` just returned)."""
     level, edge = BannerLevel(level), Edge(edge)
     height, width = canvas.shape[:2]
-    scale = fit_text_scale(text, int(width * 0.96), _text_scale(canvas, None) * 1.15)
+    scale = fit_text_scale(text, int(width * 0.96), _text_scale(canvas.shape, None) * 1.15)
     thickness = text_thickness(scale)
     size = measure_label(text, scale, thickness)
     banner_h = min(height, size.height + size.padding)

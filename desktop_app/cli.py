@@ -31,6 +31,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from desktop_app.core.models.exports import BACKENDS
+
     parser = argparse.ArgumentParser(
         prog="cnnlens",
         description="See, live, what convolutional networks see. With no command, opens the desktop app.")
@@ -71,8 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--frames", dest="bench_frames", type=int, default=60, help="frames per measurement")
     bench.add_argument("--json", metavar="OUT.json", help="also write the numbers as JSON")
     bench.add_argument("--quick", action="store_true", help="skip the slow variants (4 panes, latency)")
-    bench.add_argument("--backend", default="torch",
-                       choices=("torch", "openvino", "openvino-int8", "onnx", "tensorrt"),
+    bench.add_argument("--backend", default="torch", choices=BACKENDS,
                        help="run the pipeline's model through this backend (exported once, cached in models/)")
     _add_model_options(bench)
     return parser

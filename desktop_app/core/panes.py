@@ -10,6 +10,7 @@ import difflib
 from typing import Callable
 
 from desktop_app.core.errors import ModelTaskError
+from desktop_app.core.models.exports import BACKENDS
 from desktop_app.core.models.tasks import Task
 from desktop_app.core.pipeline import ModelPane, PaneRunner, PaneSpec
 
@@ -55,14 +56,11 @@ def validate_kind(name: str) -> str:
     raise ValueError(f"unknown task {name!r}{hint} (choose from: {', '.join(kinds)})")
 
 
-BACKEND_SUFFIXES = ("torch", "openvino", "openvino-int8", "onnx", "tensorrt")
-
-
 def split_backend(model: str) -> tuple[str, str]:
     """`"yolo11n@openvino"` -> ("yolo11n", "openvino"); no suffix means PyTorch. The exported model is made once
     and cached in the models folder."""
     name, sep, backend = model.rpartition("@")
-    if sep and name and backend.lower() in BACKEND_SUFFIXES:
+    if sep and name and backend.lower() in BACKENDS:
         return name, backend.lower()
     return model, "torch"
 

@@ -20,7 +20,8 @@ from desktop_app.core.models import catalog
 
 log = logging.getLogger(__name__)
 
-EXPORT_BACKENDS = ("onnx", "openvino", "openvino-int8", "tensorrt")
+#: Every runtime a model can be loaded on (`MODEL@runtime`); all but `torch` run an export made from it.
+BACKENDS = ("torch", "openvino", "openvino-int8", "onnx", "tensorrt")
 CPU_EXPORTS = ("openvino", "openvino-int8", "onnx")
 _LITERAL_KEYS = ("imgsz", "names", "kpt_shape", "args", "stride", "batch", "end2end")
 

@@ -18,13 +18,12 @@ from desktop_app.core.models.base import ModelAdapter
 from desktop_app.core.models.catalog import AdapterKind, CatalogEntry, ModelState
 from desktop_app.core.models.device import is_out_of_memory, release_memory, select_device
 from desktop_app.core.models.download import ProgressCallback, download_entry
-from desktop_app.core.models.exports import export_backend
+from desktop_app.core.models.exports import BACKENDS, export_backend
 from desktop_app.core.models.tasks import Task
 
 log = logging.getLogger(__name__)
 
 _YAML = (".yaml", ".yml")
-BACKENDS = ("torch", "openvino", "openvino-int8", "onnx", "tensorrt")
 
 
 def _as_task(task: Task | str | None) -> Task | None:

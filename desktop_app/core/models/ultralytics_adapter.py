@@ -185,7 +185,10 @@ class UltralyticsAdapter(ModelAdapter):
             # the letterbox on the device (pinned upload, non-blocking copy) on CUDA; classifiers centre-crop instead
             device_input=(cuda if device_preprocess is None else device_preprocess) and task_kind != Task.CLASSIFY,
             cuda_graphs=graphs, network=lambda: self.torch_module)
+        self._static_shapes = None
         self._warm_up()
+        if self._backend == "openvino":
+            self._use_openvino_shapes(path)
 
     def _export_device(self, device: str) -> str:
         if self._backend == "tensorrt":
@@ -203,6 +206,25 @@ class UltralyticsAdapter(ModelAdapter):
             except ImportError:
                 pass
         return "cpu"
+
+    def _use_openvino_shapes(self, path: Path) -> None:
+        """Static copies of the model per frame shape (see `openvino_shapes`), and the HUD told the number
+        format OpenVINO really computes in (bf16 on CPUs that have it, even for a float32 export)."""
+        from dataclasses import replace
+
+        from desktop_app.core.models.openvino_shapes import inference_precision, use_static_shapes
+
+        backend = getattr(getattr(self._yolo.predictor, "model", None), "backend", None)
+        if backend is None:
+            return
+        self._static_shapes = use_static_shapes(backend, path)
+        if self.info.precision != "int8" and getattr(backend, "ov_compiled_model", None) is not None:
+            self.info = replace(self.info, precision=inference_precision(backend.ov_compiled_model))
+
+    @property
+    def static_shapes(self):
+        """The per-shape OpenVINO compiler in use, or None (PyTorch, other runtimes, static exports)."""
+        return self._static_shapes
 
     @staticmethod
     def _export_precision(metadata: Mapping[str, Any]) -> str:

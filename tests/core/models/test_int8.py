@@ -45,7 +45,7 @@ def test_int8_pose_model_finds_the_same_people_as_the_float_one(private_models_d
     try:
         assert (int8_model.info.precision, int8_model.info.backend, int8_model.info.task) == ("int8", "openvino",
                                                                                                Task.POSE)
-        assert float_model.info.precision == "fp32"
+        assert float_model.info.precision in ("fp32", "bf16")  # OpenVINO computes in bf16 where the CPU has it
         for frame in (zidane_frame, bus_frame):
             # Each confident person of one model is found by the other, with a margin for scores near the line.
             for a, b in ((float_model, int8_model), (int8_model, float_model)):

@@ -332,12 +332,14 @@ def _task_of(model_spec: str, device: str) -> str:
         adapter.close()
 
 
-def measure_live_latency(spec: PaneSpec, device: str, seconds: float) -> dict:
+def measure_live_latency(spec: PaneSpec, device: str, seconds: float,
+                         patience: float | None = None) -> dict:
     """Run the live path (paced sample → capture thread → newest frame → pipeline) and report frame age in ms
     at the moment the composed frame is ready to paint: p50, p95, max, and the p50 of the first and last
     quarters so a latency that builds up over time shows."""
-    from desktop_app.core.sources import CaptureThread, open_source
+    from desktop_app.core.sources import FRESH_FRAME_PATIENCE, CaptureThread, open_source
 
+    patience = FRESH_FRAME_PATIENCE if patience is None else patience  # what the GUI's worker uses
     pipeline = build_pipeline([spec], device, hud=True)
     ages: list[float] = []
     source = open_source("sample")  # no duration: live, paced at 30 FPS
@@ -347,7 +349,7 @@ def measure_live_latency(spec: PaneSpec, device: str, seconds: float) -> dict:
         deadline = time.monotonic() + seconds
         last_index = -1
         while time.monotonic() < deadline:
-            item = capture.latest(newer_than=last_index)
+            item = capture.latest(newer_than=last_index, patience=patience)
             if item is None:
                 time.sleep(0.001)
                 continue

@@ -7,7 +7,7 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QScrollArea, QToolBar, QVBoxLayout, QWidget
 
@@ -15,7 +15,7 @@ from desktop_app.core.pipeline import PaneSpec
 from desktop_app.core.errors import CnnLensError
 from desktop_app.core.render import letterbox_rect, pane_at, pane_rects
 from desktop_app.core.sources import CaptureState
-from desktop_app.ui import dialogs
+from desktop_app.ui import dialogs, drops
 from desktop_app.ui.actions import WindowActions, build_menus, build_toolbar
 from desktop_app.ui.capture_controls import CaptureControls
 from desktop_app.ui.choices import ModelChoices
@@ -353,34 +353,7 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt name)
-        urls = event.mimeData().urls()
-        if not urls:
-            return
-        url = urls[0]
-        if not url.isLocalFile():
-            self.open_source(SourceChoice(url.toString()))
-            event.acceptProposedAction()
-            return
-        path = Path(url.toLocalFile())
-        if dialogs.is_model_path(path):
-            self.open_model_file(self._pane_under(event.position()), str(path))
-        else:
-            self.open_source(SourceChoice(str(path)))
-        event.acceptProposedAction()
-
-    def _pane_under(self, window_pos: QPointF) -> int:
-        """The pane under a window position: a pane panel, or a cell of the picture (pane 1 otherwise)."""
-        for panel in self.panels:
-            if panel.isVisible() and panel.rect().contains(panel.mapFrom(self, window_pos.toPoint())):
-                return panel.index
-        view_pos = QPointF(self.frame_view.mapFrom(self, window_pos.toPoint()))
-        pixel = self.frame_view.map_to_image(view_pos)
-        image = self.frame_view.current_image
-        if pixel is not None and image is not None:
-            index = pane_at(self.session.layout, (image.shape[1], image.shape[0]), *pixel)
-            if index is not None:
-                return index
-        return 0
+        drops.handle_drop(self, event)
 
     def _persist(self) -> None:
         if self.store is not None:

@@ -20,6 +20,7 @@ from desktop_app.core.frames import Frame
 from desktop_app.core.models.base import PredictOptions
 from desktop_app.core.pipeline import FrameOutput, PaneRunner, PaneSpec, Pipeline
 from desktop_app.core.render import Corner, RenderStyle
+from desktop_app.core.sources import FRESH_FRAME_PATIENCE
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ IDLE_WAIT_S = 0.004
 class FrameFeed(Protocol):
     """What the worker needs from a capture: the newest unseen frame, and the clock its timestamps use."""
 
-    def latest(self, newer_than: int = -1) -> Frame | None: ...
+    def latest(self, newer_than: int = -1, patience: float = 0.0) -> Frame | None: ...
 
     def clock_s(self) -> float: ...
 
@@ -203,7 +204,8 @@ class InferenceWorker(threading.Thread):
         """(frame, its capture time on the monotonic clock), or None when there is nothing new to do."""
         feed = self._feed
         if feed is not None:
-            frame = feed.latest(newer_than=self._last_index)
+            # A frame about to be superseded waits a moment for its successor: lower latency (see the mailbox).
+            frame = feed.latest(newer_than=self._last_index, patience=FRESH_FRAME_PATIENCE)
             if frame is not None:
                 self._reprocess = False
                 # Frame timestamps are on the capture clock; translate to monotonic time once, here.

@@ -132,7 +132,7 @@ class _Feed:
     def __init__(self):
         self.index = 0
 
-    def latest(self, newer_than=-1):
+    def latest(self, newer_than=-1, patience=0.0):
         from desktop_app.core.frames import Frame
 
         self.index += 1

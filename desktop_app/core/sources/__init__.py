@@ -6,7 +6,7 @@
 from desktop_app.core.env import settle_opencv_threads
 from desktop_app.core.sources.base import FrameSource
 from desktop_app.core.sources.camera import COMMON_FPS, COMMON_RESOLUTIONS_WH, CameraInfo, CameraSource, list_cameras
-from desktop_app.core.sources.capture import CaptureState, CaptureThread, LatestFrameMailbox
+from desktop_app.core.sources.capture import FRESH_FRAME_PATIENCE, CaptureState, CaptureThread, LatestFrameMailbox
 from desktop_app.core.sources.factory import SAMPLE_SPEC, create_source, open_source
 from desktop_app.core.sources.files import FolderSource, ImageSource
 from desktop_app.core.sources.images import IMAGE_EXTENSIONS, read_image, to_bgr_uint8
@@ -20,6 +20,7 @@ settle_opencv_threads()
 
 __all__ = [
     "COMMON_FPS",
+    "FRESH_FRAME_PATIENCE",
     "COMMON_RESOLUTIONS_WH",
     "IMAGE_EXTENSIONS",
     "SAMPLE_SPEC",

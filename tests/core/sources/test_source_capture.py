@@ -69,6 +69,56 @@ def test_mailbox_keeps_only_the_newest_frame():
     assert mailbox.latest(newer_than=4) is None
 
 
+class _Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def _paced_mailbox(interval_s: float = 0.1) -> tuple[LatestFrameMailbox, _Clock]:
+    clock = _Clock()
+    mailbox = LatestFrameMailbox(clock=clock)
+    mailbox.put(_frame(0))
+    clock.now = interval_s
+    mailbox.put(_frame(1))
+    return mailbox, clock
+
+
+def test_patience_waits_for_a_frame_that_is_about_to_arrive():
+    mailbox, clock = _paced_mailbox()
+    assert mailbox.interval_s == pytest.approx(0.1)
+    clock.now = 0.19  # the next frame is due in 10 ms, within a quarter of an interval
+    threading.Timer(0.005, mailbox.put, args=(_frame(2),)).start()
+    assert mailbox.latest(newer_than=0, patience=0.25).frame_index == 2
+
+
+def test_patience_takes_the_held_frame_when_the_next_is_not_close():
+    mailbox, clock = _paced_mailbox()
+    clock.now = 0.15  # the next frame is 50 ms away: waiting for it would cost throughput
+    started = time.perf_counter()
+    assert mailbox.latest(newer_than=0, patience=0.25).frame_index == 1
+    clock.now = 0.19
+    assert mailbox.latest(newer_than=0).frame_index == 1  # no patience: never waits
+    assert time.perf_counter() - started < 0.005
+
+
+def test_patience_gives_up_when_the_next_frame_does_not_come():
+    mailbox, clock = _paced_mailbox()
+    clock.now = 0.19  # due in 10 ms, but the source has been paused: at most ~16 ms of waiting
+    started = time.perf_counter()
+    assert mailbox.latest(newer_than=0, patience=0.25).frame_index == 1
+    assert time.perf_counter() - started < 0.1
+
+
+def test_a_long_gap_does_not_count_as_the_frame_interval():
+    mailbox, clock = _paced_mailbox()
+    clock.now = 5.0  # resumed after a pause
+    mailbox.put(_frame(2))
+    assert mailbox.interval_s == pytest.approx(0.1)
+
+
 def test_mailbox_wait_wakes_on_put_and_on_close():
     mailbox = LatestFrameMailbox()
     assert mailbox.wait(timeout=0.05) is None

@@ -139,6 +139,7 @@ def _time_pipeline(name: str, pipeline: Pipeline, clip: Path, on_output: Callabl
                 on_output(out, frame)
             count += 1
             if count == WARMUP_FRAMES:
+                _settle(pipeline)
                 started = time.perf_counter()
                 continue
             if count < WARMUP_FRAMES:
@@ -152,6 +153,15 @@ def _time_pipeline(name: str, pipeline: Pipeline, clip: Path, on_output: Callabl
     timed = count - WARMUP_FRAMES
     wall = time.perf_counter() - started if started else 0.0
     return VariantResult(name, timed, wall, {k: v / max(timed, 1) for k, v in totals.items()})
+
+
+def _settle(pipeline: Pipeline) -> None:
+    """End the warm-up with every model in its steady state: OpenVINO's static copy for this frame shape, which
+    compiles in the background while the first frames run on the dynamic model, must be in use before timing."""
+    for runner in pipeline.runners:
+        shapes = getattr(getattr(runner, "adapter", None), "static_shapes", None)
+        if shapes is not None:
+            shapes.wait()
 
 
 class _Variant:

@@ -1,10 +1,12 @@
 """Class activation maps: what part of the frame drove the decision.
 
-Grad-CAM (gradient-weighted, for classifiers: top class or a chosen class) and EigenCAM (gradient-free: the first
-principal component of a layer's activations, for YOLO detectors whose outputs have no single class score),
-both from the `grad-cam` package (pytorch_grad_cam, imported lazily: it pulls in scikit-learn). The package's
-EigenCAM computes a full SVD (U of HW × HW); ours overrides that one step with the top eigenvector of the small
-C × C scatter matrix (the same first component) and fixes its arbitrary sign, so it stays fast at 80 × 80 maps.
+Grad-CAM (gradient-weighted, for classifiers: top class or a chosen class) comes from the `grad-cam` package
+(pytorch_grad_cam, imported lazily: it pulls in scikit-learn). EigenCAM (gradient-free: the first principal
+component of a layer's activations, for YOLO detectors whose outputs have no single class score) is computed here
+in PyTorch, on the model's own device: the package copies every hooked activation to the CPU and decomposes it
+there, which on a GPU cost ~110 ms of CPU work per map. The result is the package's EigenCAM (the same
+aggregation, checked against it in the tests), with the top eigenvector of the small C × C scatter matrix in
+place of a full SVD of the HW × C matrix, and the component's arbitrary sign fixed.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from desktop_app.core.errors import InsightError
 from desktop_app.core.insight.layers import LayerKind, list_conv_layers
 from desktop_app.core.insight.preprocess import Preprocess
-from desktop_app.core.insight.torch_utils import input_gradients_only, module_device_dtype
+from desktop_app.core.insight.torch_utils import eval_mode, input_gradients_only, module_device_dtype
 
 log = logging.getLogger(__name__)
 
@@ -119,75 +122,71 @@ def eigen_cam(
     *,
     layer_names: Sequence[str] | None = None,
 ) -> CamResult:
-    """EigenCAM (gradient-free) on `layer_names` (default: the maps feeding a YOLO head), mapped onto the frame."""
+    """EigenCAM (gradient-free) on `layer_names` (default: the maps feeding a YOLO head), mapped onto the frame.
+
+    Computed where the model runs: the hooked activations never leave the device; only the finished map, one
+    (H, W) array at the model's input size, is copied back (`eigen_heat`)."""
     input_hw = (preprocess.input_wh[1], preprocess.input_wh[0])
     layer_names = list(layer_names or default_eigencam_layers(module, input_hw))
     targets = [_module_named(module, name) for name in layer_names]
     device, dtype = module_device_dtype(module)
     x, geometry = preprocess(image_bgr, device=device, dtype=dtype)
-    cam_class = _economical_eigencam_class()
+    captured: dict[int, torch.Tensor] = {}
+
+    def keep(index: int):
+        def hook(_module: nn.Module, _args, output) -> None:
+            while isinstance(output, (tuple, list)):
+                output = output[0]
+            captured[index] = output.detach()
+        return hook
+
     start = time.perf_counter()
-    with input_gradients_only(module), torch.no_grad():
-        cam = cam_class(model=_FirstOutput(module), target_layers=targets)
-        try:
-            # targets=[] because there is no class score to pick: EigenCAM never looks at the output
-            heat = cam(input_tensor=x, targets=[])[0]
-        finally:
-            cam.activations_and_grads.release()
+    handles = [target.register_forward_hook(keep(i)) for i, target in enumerate(targets)]
+    try:
+        with eval_mode(module), torch.inference_mode():
+            module(x)
+            heat = eigen_heat([captured[i] for i in range(len(targets))], input_hw).cpu().numpy()
+    finally:
+        for handle in handles:
+            handle.remove()
     elapsed_ms = (time.perf_counter() - start) * 1000.0
     frame_heat = _normalised(geometry.heat_to_frame(heat))
     return CamResult(CamMethod.EIGEN_CAM, frame_heat, tuple(layer_names), elapsed_ms=elapsed_ms)
 
 
-class _FirstOutput(nn.Module):
-    """Hands pytorch_grad_cam a single tensor from models that return tuples (YOLO: (predictions, extras))."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.model(x)
-        while isinstance(out, (tuple, list)):
-            out = out[0]
-        return out
+def eigen_heat(activations: Sequence[torch.Tensor], input_hw: tuple[int, int]) -> torch.Tensor:
+    """(H, W) float32 EigenCAM on the activations' device, as pytorch_grad_cam aggregates it: per layer the first
+    principal component of the first image's activations, negatives cut, scaled to [0, 1] and resized bilinearly to
+    the input; then the mean over layers, scaled to [0, 1] again."""
+    maps = []
+    for activation in activations:
+        heat = first_component_projection(activation[0]).clamp(min=0)
+        maps.append(F.interpolate(_unit(heat)[None, None], size=input_hw, mode="bilinear",
+                                  align_corners=False)[0, 0])
+    return _unit(torch.stack(maps).clamp(min=0).mean(dim=0))
 
 
-_ECONOMICAL_EIGENCAM = None
+def first_component_projection(activation: torch.Tensor) -> torch.Tensor:
+    """(C, H, W) activations projected on their first principal component: (H, W) float32, on their device.
 
-
-def _economical_eigencam_class():
-    """EigenCAM with its one projection step replaced (defined on first use: the package imports lazily)."""
-    global _ECONOMICAL_EIGENCAM
-    if _ECONOMICAL_EIGENCAM is None:
-        from pytorch_grad_cam import EigenCAM
-
-        class EconomicalEigenCAM(EigenCAM):
-            def get_cam_image(self, input_tensor, target_layer, targets, activations, grads, eigen_smooth):
-                return first_component_projection(activations)
-
-        _ECONOMICAL_EIGENCAM = EconomicalEigenCAM
-    return _ECONOMICAL_EIGENCAM
-
-
-def first_component_projection(activations: np.ndarray) -> np.ndarray:
-    """(B, C, H, W) activations projected on their first principal component: (B, H, W) float32.
-
-    The component's sign is arbitrary; it is chosen so the strongest response is positive (Seg-Eigen-CAM's correction).
+    The first right singular vector of the centred (HW, C) matrix is the top eigenvector of its small (C, C)
+    scatter matrix: the same component as EigenCAM's SVD without decomposing the tall matrix. Its sign is
+    arbitrary; it is chosen so the strongest response is positive (Seg-Eigen-CAM's correction).
     """
-    out = []
-    for a in np.nan_to_num(np.asarray(activations, dtype=np.float32)):
-        c, h, w = a.shape
-        flat = a.reshape(c, h * w).T.astype(np.float64)
-        flat = flat - flat.mean(axis=0)
-        # the first right singular vector of the (HW, C) matrix is the top eigenvector of its small (C, C) scatter
-        # matrix: same component, without an SVD of the tall matrix (~1 s on a busy 2-core CPU, vs ~5 ms)
-        _, vectors = np.linalg.eigh(flat.T @ flat)
-        projection = (flat @ vectors[:, -1]).reshape(h, w)
-        if abs(projection.min()) > abs(projection.max()):
-            projection = -projection
-        out.append(projection)
-    return np.stack(out).astype(np.float32)
+    c, h, w = activation.shape
+    precise = torch.float32 if activation.device.type == "mps" else torch.float64  # MPS has no float64
+    flat = torch.nan_to_num(activation.reshape(c, h * w).T.to(precise))
+    flat = flat - flat.mean(dim=0)
+    _, vectors = torch.linalg.eigh(flat.T @ flat)
+    projection = (flat @ vectors[:, -1]).reshape(h, w)
+    if projection.min().abs() > projection.max().abs():
+        projection = -projection
+    return projection.float()
+
+
+def _unit(heat: torch.Tensor) -> torch.Tensor:
+    heat = heat - heat.min()
+    return heat / (heat.max() + 1e-7)
 
 
 def _module_named(module: nn.Module, name: str) -> nn.Module:

@@ -17,6 +17,7 @@ from desktop_app.core.insight.cam import (
     grad_cam,
 )
 from desktop_app.core.insight.preprocess import imagenet_preprocess, yolo_preprocess
+from desktop_app.core.insight.torch_utils import eval_mode
 
 MINIBUS = 654
 # the two people in zidane.jpg (as YOLO11n-pose finds them), x0, y0, x1, y1
@@ -91,11 +92,62 @@ def test_eigencam_on_an_untrained_yaml_detector_runs_and_cleans_up(yolo11n, bus_
 
 
 def test_first_component_projection_is_sign_corrected():
-    activations = np.zeros((1, 4, 6, 6), np.float32)
-    activations[0, :, 2:4, 2:4] = 5.0  # a strong blob in every channel
+    activations = torch.zeros((4, 6, 6))
+    activations[:, 2:4, 2:4] = 5.0  # a strong blob in every channel
     for flip in (1.0, -1.0):
-        projection = first_component_projection(flip * activations)[0]
+        projection = first_component_projection(flip * activations)
+        assert projection.dtype == torch.float32 and projection.shape == (6, 6)
         assert projection[2:4, 2:4].min() > projection.max() * 0.99  # the blob is the positive peak
+
+
+def _package_eigencam(module, preprocess, image):
+    """EigenCAM as pytorch_grad_cam computes it (activations copied to the CPU, per-layer scaling with OpenCV),
+    with the same first component: the reference the on-device map must reproduce."""
+    from pytorch_grad_cam import EigenCAM
+
+    class Reference(EigenCAM):
+        def get_cam_image(self, input_tensor, target_layer, targets, activations, grads, eigen_smooth):
+            out = []
+            for a in activations:
+                c, h, w = a.shape
+                flat = a.reshape(c, h * w).T.astype(np.float64)
+                flat = flat - flat.mean(axis=0)
+                projection = (flat @ np.linalg.eigh(flat.T @ flat)[1][:, -1]).reshape(h, w)
+                out.append(-projection if abs(projection.min()) > abs(projection.max()) else projection)
+            return np.stack(out).astype(np.float32)
+
+    class FirstOutput(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            out = self.model(x)
+            while isinstance(out, (tuple, list)):
+                out = out[0]
+            return out
+
+    names = default_eigencam_layers(module, (preprocess.input_wh[1], preprocess.input_wh[0]))
+    layers = [dict(module.named_modules())[n] for n in names]
+    x, geometry = preprocess(image)
+    with torch.no_grad():
+        cam = Reference(model=FirstOutput(module), target_layers=layers)
+        try:
+            heat = cam(input_tensor=x, targets=[])[0]
+        finally:
+            cam.activations_and_grads.release()
+    heat = geometry.heat_to_frame(heat)
+    return (heat - heat.min()) / (heat.max() - heat.min())
+
+
+@pytest.mark.slow
+def test_eigencam_on_the_models_device_equals_the_packages(yolo11n_pose, zidane_image):
+    ours = eigen_cam(yolo11n_pose, yolo_preprocess(640), zidane_image).heat
+    with eval_mode(yolo11n_pose):
+        reference = _package_eigencam(yolo11n_pose, yolo_preprocess(640), zidane_image)
+    assert ours.shape == reference.shape
+    assert np.abs(ours - reference).max() < 0.02
+    assert np.corrcoef(ours.ravel(), reference.ravel())[0, 1] > 0.999
 
 
 def test_unknown_layer_is_an_insight_error(efficientnet_lite0, bus_image):

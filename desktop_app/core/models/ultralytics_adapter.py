@@ -373,6 +373,7 @@ class UltralyticsAdapter(ModelAdapter):
             return
         if getattr(self, "_stages", None) is not None:
             self._stages.close()
+        self._static_shapes = None  # the OpenVINO copies compiled per shape go with the model
         self._yolo = None
         gc.collect()
         release_memory(self._device)

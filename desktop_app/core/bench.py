@@ -5,6 +5,10 @@ Every variant runs in the same process on the same decoded clip, after its own w
 - pipeline: source → model → render → compose (headless, no display);
 - pipeline + recording, 4 panes, feature maps on (where the insight views are installed);
 - live latency: a 30 FPS paced source through the capture thread, frame age when it would be painted.
+
+Stages per frame: capture (waiting for the decoder), preprocess, inference, postprocess, render, compose; and two
+that run beside the pipeline in the app, on their own threads: display (the window's paint of a composed frame,
+timed on a sample of frames when a `display` function is given) and encode (the recorder's thread).
 """
 
 from __future__ import annotations
@@ -119,9 +123,17 @@ def capture_clip(source_spec: str, frames: int, folder: Path) -> Path:
     return clip
 
 
-def _time_pipeline(name: str, pipeline: Pipeline, clip: Path, on_output: Callable | None = None) -> VariantResult:
+#: Composed frames kept per round to time the display conversion on, after the timed loop.
+DISPLAY_SAMPLES = 10
+
+
+def _time_pipeline(name: str, pipeline: Pipeline, clip: Path, on_output: Callable | None = None,
+                   display: Callable[[np.ndarray], None] | None = None) -> VariantResult:
     """Read the clip through the project's own source, decoded ahead as `process` does, and time every frame
-    after warm-up. `capture` is the time spent waiting for the next decoded frame."""
+    after warm-up. `capture` is the time spent waiting for the next decoded frame. `display`, when given, is timed
+    on a sample of the composed frames after the loop (the window does it on the UI thread, beside inference,
+    so it is not part of the pipeline's frame time) and reported as the `display` stage."""
+    shown: list[np.ndarray] = []
     from desktop_app.core.sources import PrefetchingReader, open_source
 
     totals: dict[str, float] = {}
@@ -150,9 +162,17 @@ def _time_pipeline(name: str, pipeline: Pipeline, clip: Path, on_output: Callabl
                     totals[key[:-3]] = totals.get(key[:-3], 0.0) + getattr(pane.timings, key)
             totals["render"] = totals.get("render", 0.0) + out.stage_ms.get("render", 0.0)
             totals["compose"] = totals.get("compose", 0.0) + out.stage_ms.get("compose", 0.0)
+            if display is not None and (count - WARMUP_FRAMES) % 10 == 1 and len(shown) < DISPLAY_SAMPLES:
+                shown.append(out.composed)
     timed = count - WARMUP_FRAMES
     wall = time.perf_counter() - started if started else 0.0
-    return VariantResult(name, timed, wall, {k: v / max(timed, 1) for k, v in totals.items()})
+    stage_ms = {k: v / max(timed, 1) for k, v in totals.items()}
+    if shown:
+        display_started = time.perf_counter()
+        for image in shown:
+            display(image)
+        stage_ms["display"] = (time.perf_counter() - display_started) * 1000.0 / len(shown)
+    return VariantResult(name, timed, wall, stage_ms)
 
 
 def _settle(pipeline: Pipeline) -> None:
@@ -212,7 +232,7 @@ def _baseline_variant(weights: str, config: BenchConfig, device: str) -> _Varian
 
 
 def _pipeline_variant(key: str, name: str, specs: Sequence[PaneSpec], device: str,
-                      record_to: Path | None = None) -> _Variant | None:
+                      record_to: Path | None = None, display: Callable | None = None) -> _Variant | None:
     """A pipeline variant, or None (with a logged reason) when its models cannot be loaded here."""
     from desktop_app.core.errors import CnnLensError
     from desktop_app.core.recorder import Recorder
@@ -226,14 +246,15 @@ def _pipeline_variant(key: str, name: str, specs: Sequence[PaneSpec], device: st
 
     def run_round(clip: Path) -> VariantResult:
         if record_to is None:
-            return _time_pipeline(name, pipeline, clip)
+            return _time_pipeline(name, pipeline, clip, display=display)
         rounds[0] += 1
         recorder = Recorder(record_to.with_name(f"{record_to.stem}-{rounds[0]}.mp4"), fps_hint=30.0)
         try:
             result = _time_pipeline(name, pipeline, clip,
-                                    lambda out, frame: recorder.write(out.composed, frame.timestamp_s))
+                                    lambda out, frame: recorder.write(out.composed, frame.timestamp_s), display)
         finally:
             recorder.close()
+        result.stage_ms["encode"] = recorder.encode_ms  # on the recorder's own thread, beside the pipeline
         result.stage_ms["skipped"] = float(recorder.frames_skipped)
         return result
 
@@ -248,33 +269,33 @@ def _ultralytics_weights(model_spec: str) -> str | None:
 
 
 def _variants(config: BenchConfig, spec: PaneSpec, device: str, folder: Path, weights: str | None,
-              log_progress: Callable[[str], None]) -> list[_Variant]:
+              log_progress: Callable[[str], None], display: Callable | None = None) -> list[_Variant]:
     from desktop_app.core.panes import pane_kinds
+
+    def pipeline(key: str, name: str, specs: Sequence[PaneSpec], **kwargs) -> _Variant | None:
+        return _pipeline_variant(key, name, specs, device, display=display, **kwargs)
 
     candidates: list[_Variant | None] = []
     if weights is not None:
         candidates.append(_baseline_variant(weights, config, device))
-    candidates.append(_pipeline_variant("pipeline", "pipeline", [spec], device))
-    candidates.append(_pipeline_variant("recording", "pipeline + recording", [spec], device,
-                                        record_to=folder / "bench_record.mp4"))
+    candidates.append(pipeline("pipeline", "pipeline", [spec]))
+    candidates.append(pipeline("recording", "pipeline + recording", [spec], record_to=folder / "bench_record.mp4"))
     if not config.quick:
-        candidates.append(_pipeline_variant("four", "4 panes", [spec] * 4, device))
+        candidates.append(pipeline("four", "4 panes", [spec] * 4))
         if "features" in pane_kinds() and config.backend == "torch":
-            candidates.append(_pipeline_variant("features", "feature maps on",
-                                                [PaneSpec("features", spec.model, spec.options)], device))
+            candidates.append(pipeline("features", "feature maps on", [PaneSpec("features", spec.model, spec.options)]))
         if device == "cpu" and weights is not None and config.backend == "torch":
             log_progress("exporting to OpenVINO, float and INT8 (cached in models/)")
-            candidates.append(_pipeline_variant("openvino", "pipeline, openvino",
-                                                [PaneSpec(spec.task, f"{spec.model}@openvino", spec.options)],
-                                                device))
-            candidates.append(_pipeline_variant("openvino_int8", "pipeline, openvino int8",
-                                                [PaneSpec(spec.task, f"{spec.model}@openvino-int8", spec.options)],
-                                                device))
+            for backend in ("openvino", "openvino-int8"):
+                candidates.append(pipeline(backend.replace("-", "_"), f"pipeline, {backend.replace('-', ' ')}",
+                                           [PaneSpec(spec.task, f"{spec.model}@{backend}", spec.options)]))
     return [v for v in candidates if v is not None]
 
 
-def run_bench(config: BenchConfig, log_progress: Callable[[str], None] = log.info) -> BenchReport:
-    """Measure every variant on the same frames and return the report with its ratios.
+def run_bench(config: BenchConfig, log_progress: Callable[[str], None] = log.info,
+              display: Callable[[np.ndarray], None] | None = None) -> BenchReport:
+    """Measure every variant on the same frames and return the report with its ratios. `display` shows one
+    composed frame as the window does (the CLI passes the GUI's own paint); its time is the `display` stage.
 
     Variants run interleaved, `ROUNDS` rounds of `frames / ROUNDS` frames each, so a slow spell of the machine
     (other processes, frequency changes) falls on all of them alike instead of skewing one ratio.
@@ -295,7 +316,7 @@ def run_bench(config: BenchConfig, log_progress: Callable[[str], None] = log.inf
         weights = _ultralytics_weights(config.model)
         if weights is None:
             report.notes.append(f"{config.model} is not an Ultralytics model: no predict-loop baseline")
-        variants = _variants(config, spec, device, folder, weights, log_progress)
+        variants = _variants(config, spec, device, folder, weights, log_progress, display)
         try:
             for round_index in range(ROUNDS):
                 for variant in variants:

@@ -118,6 +118,8 @@ class Recorder:
         self.frames_skipped = 0
         #: Frames whose timestamp repeated or went slightly back: dropped, a frame must advance time.
         self.frames_out_of_order = 0
+        #: Seconds the encoder thread spent on written frames (colour conversion, H.264 encode, mux).
+        self.encode_s = 0.0
         self._error: RecordingError | None = None
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
         self._accepting = True
@@ -136,6 +138,12 @@ class Recorder:
         self._thread.start()
 
     # -- caller side ---------------------------------------------------------------------------------------
+
+    @property
+    def encode_ms(self) -> float:
+        """Mean encoder-thread milliseconds per written frame (0 before the first)."""
+        with self._count_lock:
+            return 1000.0 * self.encode_s / self.frames_written if self.frames_written else 0.0
 
     @property
     def error(self) -> RecordingError | None:
@@ -252,6 +260,8 @@ class Recorder:
             return
         import av
 
+        started = time.perf_counter()
+
         if self._stream is None:
             self._start(image.shape[1], image.shape[0])
         assert self._stream is not None and self._container is not None
@@ -269,6 +279,7 @@ class Recorder:
         self._last_pts = pts
         with self._count_lock:
             self.frames_written += 1
+            self.encode_s += time.perf_counter() - started
 
     def _next_pts(self, timestamp_s: float) -> int | None:
         if self._first_timestamp_s is None:

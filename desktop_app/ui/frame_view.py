@@ -6,7 +6,9 @@ dropped for free and nothing queues on the UI thread.
 
 from __future__ import annotations
 
+import os
 import time
+from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
@@ -39,6 +41,36 @@ def bgr_to_qimage(image: np.ndarray) -> QImage:
         raise ValueError("image must be C-contiguous")
     height, width = image.shape[:2]
     return QImage(image.data, width, height, image.strides[0], QImage.Format.Format_BGR888)
+
+
+def paint_frame(painter: QPainter, image: np.ndarray, area: QRectF) -> QRectF:
+    """Draw a BGR frame into `area`, aspect ratio kept and smoothly scaled, as the view shows it; returns where."""
+    target = fit_rect((image.shape[1], image.shape[0]), area)
+    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+    painter.drawImage(target, bgr_to_qimage(image))
+    return target
+
+
+def display_probe(view_wh: tuple[int, int] = (1600, 900)) -> Callable[[np.ndarray], None]:
+    """For `cnnlens bench`: a function doing for one composed frame what the window does to show it, on a
+    `view_wh` surface in the format of a window's backing store (RGB32): wrap it as a QImage, scale and draw it.
+    Starts an offscreen QGuiApplication when none runs."""
+    from PySide6.QtGui import QGuiApplication
+
+    if QGuiApplication.instance() is None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        display_probe.app = QGuiApplication([])  # kept alive with the function
+    surface = QImage(view_wh[0], view_wh[1], QImage.Format.Format_RGB32)
+    area = QRectF(0, 0, view_wh[0], view_wh[1])
+
+    def show(image: np.ndarray) -> None:
+        painter = QPainter(surface)
+        painter.fillRect(area, BACKGROUND)
+        paint_frame(painter, image, area)
+        painter.end()
+
+    show.surface = surface  # what was painted last, for tests
+    return show
 
 
 class FrameView(QWidget):
@@ -149,10 +181,7 @@ class FrameView(QWidget):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder)
             painter.end()
             return
-        qimage = bgr_to_qimage(image)
-        target = fit_rect((image.shape[1], image.shape[0]), QRectF(self.rect()))
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-        painter.drawImage(target, qimage)
+        target = paint_frame(painter, image, QRectF(self.rect()))
         if self._notice:
             self._paint_notice(painter, target)
         painter.end()

@@ -7,7 +7,9 @@ from desktop_app.core.bench import BenchConfig, run_bench
 
 @pytest.mark.slow
 def test_quick_bench_measures_baseline_pipeline_and_recording_on_the_same_frames():
-    report = run_bench(BenchConfig(model="yolo11n-pose", frames=10, imgsz=160, quick=True, device="cpu"))
+    shown = []
+    report = run_bench(BenchConfig(model="yolo11n-pose", frames=10, imgsz=160, quick=True, device="cpu"),
+                       display=lambda image: shown.append(image.shape))
     assert set(report.variants) == {"baseline", "pipeline", "recording"}
     frames = {v.frames for v in report.variants.values()}
     assert frames == {10}  # 5 rounds of 2 timed frames each, for every variant alike
@@ -16,4 +18,9 @@ def test_quick_bench_measures_baseline_pipeline_and_recording_on_the_same_frames
     assert set(report.ratios) == {"pipeline / predict loop FPS  [>= 0.95]", "recording on / off FPS  [>= 0.95]"}
     table = report.format_table()
     assert "baseline: YOLO.predict loop" in table and "ratios" in table
-    assert report.to_dict()["variants"]["recording"]["stage_ms"]["skipped"] == 0.0
+    recording = report.to_dict()["variants"]["recording"]["stage_ms"]
+    assert recording["skipped"] == 0.0 and recording["encode"] > 0  # the encoder thread's time per frame
+    # the display stage: composed frames shown as the window would, once per round per pipeline variant
+    assert len(shown) == 10 and set(shown) == {(720, 1280, 3)}
+    assert all("display" in report.variants[k].stage_ms for k in ("pipeline", "recording"))
+    assert "display" not in report.variants["baseline"].stage_ms

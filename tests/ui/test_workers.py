@@ -111,6 +111,18 @@ def test_qimage_shares_the_array_with_the_right_colours_and_stride():
         bgr_to_qimage(np.zeros((4, 8, 3), np.uint8)[:, ::2])
 
 
+def test_display_probe_paints_a_frame_as_the_view_does(qtbot):
+    from desktop_app.ui.frame_view import display_probe
+
+    show = display_probe((320, 320))
+    image = np.zeros((90, 160, 3), np.uint8)
+    image[..., 2] = 255  # red in BGR
+    show(image)
+    surface = show.surface
+    assert surface.pixelColor(160, 160).getRgb()[:3] == (255, 0, 0)  # the frame, scaled to fit the width
+    assert surface.pixelColor(160, 10).getRgb()[:3] == (18, 18, 22)  # the letterbox band: the view's background
+
+
 def test_frame_view_paints_the_newest_frame_and_reports_it(qtbot):
     view = FrameView()
     qtbot.addWidget(view)

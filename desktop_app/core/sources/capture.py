@@ -63,8 +63,8 @@ class LatestFrameMailbox:
                     self._condition.wait_for(
                         lambda: self._closed or self._frame is None or self._frame.frame_index > held,
                         timeout=due_in + 0.25 * patience * self.interval_s)
-                    frame = self._frame or frame
-        return frame
+                    frame = self._frame  # the next one, or still the held one; None if cleared meanwhile
+        return frame if frame is not None and frame.frame_index > newer_than else None
 
     def wait(self, newer_than: int = -1, timeout: float | None = None) -> Frame | None:
         """Block until a frame newer than `newer_than` arrives (or the mailbox closes, or `timeout`)."""

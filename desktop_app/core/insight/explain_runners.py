@@ -15,9 +15,11 @@ from desktop_app.core.errors import InsightError
 from desktop_app.core.frames import Frame
 from desktop_app.core.insight import compose
 from desktop_app.core.insight.adversarial import FgsmResult, fgsm
-from desktop_app.core.insight.cam import CamMethod, eigen_cam, grad_cam
+from desktop_app.core.insight.cam import (CamMethod, CamResult, EigenCamHooks, default_eigencam_layers, eigen_cam,
+                                          grad_cam, normalised_heat)
+from desktop_app.core.insight.preprocess import letterbox_geometry
 from desktop_app.core.insight.compose import Box
-from desktop_app.core.insight.runner_base import ClassifierLogits, LiveSettings, model_preprocess
+from desktop_app.core.insight.runner_base import ClassifierLogits, LiveSettings, is_ultralytics, model_preprocess
 from desktop_app.core.insight.views import heat_overlay
 from desktop_app.core.models.base import ModelAdapter, PredictOptions
 from desktop_app.core.models.results import Classification, Detections, StageTimes
@@ -57,6 +59,14 @@ class GradCamRunner:
         self._preprocess = model_preprocess(adapter, options.imgsz)
         self._module = ClassifierLogits(adapter.torch_module) if self._classifier else adapter.torch_module
         self._settings = LiveSettings(_CamSettings())
+        # A YOLO detector's EigenCAM is read from its prediction pass by hooks: one forward pass per frame.
+        self._hooks: EigenCamHooks | None = None
+        if not self._classifier and is_ultralytics(adapter):
+            self._hooks = self._hooks_on(adapter.torch_module)
+
+    def _hooks_on(self, module) -> EigenCamHooks:
+        iw, ih = self._preprocess.input_wh
+        return EigenCamHooks(module, default_eigencam_layers(module, (ih, iw)))
 
     @property
     def label(self) -> str:
@@ -75,14 +85,29 @@ class GradCamRunner:
                                "classification model (Grad-CAM)")
         self._settings.update(class_id=_check_class(self.adapter.info.names, class_id))
 
+    def _cam_of_the_prediction(self, frame: Frame) -> CamResult:
+        """EigenCAM of the pass that just made the prediction, mapped through that pass's letterbox."""
+        started = time.perf_counter()
+        heat = self._hooks.heat()
+        ih, iw = self._hooks.input_hw
+        geometry = letterbox_geometry((frame.image.shape[1], frame.image.shape[0]), (iw, ih))
+        frame_heat = normalised_heat(geometry.heat_to_frame(heat))
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        return CamResult(CamMethod.EIGEN_CAM, frame_heat, self._hooks.layer_names, elapsed_ms=elapsed_ms)
+
     def run(self, frame: Frame, pane_index: int) -> PaneOutput:
         """Predict, compute the CAM, and draw the heat with the prediction over the frame."""
+        if self._hooks is not None and self._hooks.module is not self.adapter.torch_module:
+            self._hooks.close()  # the adapter rebuilt its model: the hooks follow it
+            self._hooks = self._hooks_on(self.adapter.torch_module)
         result = self.adapter.predict(frame, self.options)
         chosen = self._settings.value.class_id
         if self._classifier:
             class_id = chosen if chosen is not None else (int(result.class_id[0]) if len(result) else None)
             cam = grad_cam(self._module, self._preprocess, frame.image, class_id=class_id,
                            names=self.adapter.info.names)
+        elif self._hooks is not None:
+            cam = self._cam_of_the_prediction(frame)
         else:
             cam = eigen_cam(self._module, self._preprocess, frame.image)
         started = time.perf_counter()
@@ -107,7 +132,14 @@ class GradCamRunner:
                   "class_name": cam.class_name, "cam_layers": cam.layer_names, "heat": cam.heat}
         return PaneOutput(pane_index, image, result, self.label, timings, render_ms, extras=extras)
 
+    @property
+    def hook_count(self) -> int:
+        """Hooks this view has on the model right now."""
+        return self._hooks.hook_count if self._hooks is not None else 0
+
     def close(self) -> None:
+        if self._hooks is not None:
+            self._hooks.close()
         self.adapter.close()
 
 

@@ -161,3 +161,12 @@ def test_cam_heat_is_read_only(efficientnet_lite0, bus_image):
     with pytest.raises(ValueError):
         result.heat[0, 0] = 1.0
     assert torch.is_grad_enabled()
+
+
+def test_normalised_heat_scales_to_unit_range_and_clears_nans():
+    from desktop_app.core.insight.cam import normalised_heat
+
+    heat = normalised_heat(np.array([[2.0, 4.0], [np.nan, 6.0]], np.float32))
+    assert heat.dtype == np.float32
+    assert heat == pytest.approx(np.array([[1 / 3, 2 / 3], [0.0, 1.0]], np.float32))  # NaN counted as 0
+    assert not normalised_heat(np.full((3, 3), 5.0, np.float32)).any()

@@ -57,6 +57,39 @@ def test_gradcam_on_a_detector_uses_eigencam_and_draws_its_detections():
         runner.close()
 
 
+@pytest.mark.slow
+def test_eigencam_pane_reads_the_cam_from_the_prediction_pass():
+    from desktop_app.core.insight.cam import eigen_cam
+    from desktop_app.core.insight.preprocess import Preprocess, ResizeMode
+
+    runner = build_small_runner("gradcam", "yolo11n-pose")
+    module = runner.adapter.torch_module
+    passes = []
+    counter = module.register_forward_pre_hook(lambda *_: passes.append(1))
+    try:
+        image = read_asset("zidane.jpg")
+        before = len(passes)
+        out = runner.run(Frame(image, 0, 0.0), 0)
+        assert len(passes) - before == 1  # the prediction's pass, and no second one for the CAM
+        assert out.extras["cam_layers"] == ("model.16", "model.19", "model.22")
+        ih, iw = runner._hooks.input_hw
+        assert (ih, iw) == (192, 320)  # Ultralytics letterboxes 16:9 to a stride multiple, not to a square
+        # the same EigenCAM as a pass of its own over the same letterbox
+        alone = eigen_cam(module, Preprocess((iw, ih), ResizeMode.LETTERBOX), image).heat
+        assert np.corrcoef(out.extras["heat"].ravel(), alone.ravel())[0, 1] > 0.99
+        assert np.abs(out.extras["heat"] - alone).max() < 0.1
+        people = np.zeros(image.shape[:2], bool)
+        for x0, y0, x1, y1 in [(140, 204, 1042, 714), (744, 37, 1142, 710)]:
+            people[y0:y1, x0:x1] = True
+        assert out.extras["heat"][people].mean() > 1.4 * out.extras["heat"][~people].mean()
+        assert runner.hook_count == 4  # the input-size hook and one per layer feeding the head
+    finally:
+        counter.remove()
+        runner.close()
+    assert runner.hook_count == 0
+    assert not module._forward_hooks and not module._forward_pre_hooks
+
+
 def test_fgsm_pane_fools_the_classifier_at_small_epsilon(fgsm):
     bus = read_asset("bus.jpg")
     fgsm.set_epsilon(2 / 255)

@@ -269,7 +269,7 @@ class Pipeline:
         if runner is None:
             image = draw_banner(frame.image, "No model in this pane", "info")
             return PaneOutput(index, image, None, "empty")
-        if isinstance(runner, ModelPane):
+        if hasattr(runner, "keep_clear"):  # task panes and views that draw boxes: labels go below the HUD
             runner.keep_clear = self._hud_rects.get(index) if self.hud else None  # the HUD of the last frame
         started = time.perf_counter()
         try:

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 import cv2
@@ -25,8 +25,9 @@ from desktop_app.core.models.base import ModelAdapter, PredictOptions
 from desktop_app.core.models.results import Classification, Detections, StageTimes
 from desktop_app.core.models.tasks import Task
 from desktop_app.core.pipeline import PaneOutput
-from desktop_app.core.render import draw_banner
+from desktop_app.core.render import RenderStyle, draw_banner
 from desktop_app.core.render.annotate import draw_detections_into
+from desktop_app.core.render.style import DEFAULT_STYLE
 from desktop_app.core.render.classify import draw_classification_into
 from desktop_app.core.render.text import draw_text_into
 
@@ -59,6 +60,11 @@ class GradCamRunner:
         self._preprocess = model_preprocess(adapter, options.imgsz)
         self._module = ClassifierLogits(adapter.torch_module) if self._classifier else adapter.torch_module
         self._settings = LiveSettings(_CamSettings())
+        #: Overlay style for the detections over the heat; None sizes text from the frame (the GUI sets one that
+        #: stays readable when the pane is shown small, as for task panes).
+        self.style: RenderStyle | None = None
+        #: Where the pipeline draws this pane's HUD (frame pixels), so box labels are placed clear of it.
+        self.keep_clear: tuple[int, int, int, int] | None = None
         # A YOLO detector's EigenCAM is read from its prediction pass by hooks: one forward pass per frame.
         self._hooks: EigenCamHooks | None = None
         if not self._classifier and is_ultralytics(adapter):
@@ -113,7 +119,8 @@ class GradCamRunner:
         started = time.perf_counter()
         image = heat_overlay(frame.image, cam.heat, alpha=0.5)
         if isinstance(result, Detections):
-            draw_detections_into(image, result)
+            style = self.style or DEFAULT_STYLE
+            draw_detections_into(image, result, replace(style, keep_clear=self.keep_clear) if self.keep_clear else style)
         elif isinstance(result, Classification):
             draw_classification_into(image, result, compose.PANEL_STYLE)
         if self._classifier:

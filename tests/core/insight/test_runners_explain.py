@@ -193,3 +193,20 @@ def test_teach_refuses_unknown_classes_and_bad_class_lists(taught):
     with pytest.raises(InsightError, match="already a class"):
         taught.set_classes(["a", "a"])
     assert taught.class_names == tuple(MAKERS)  # a refused list changes nothing
+
+
+@pytest.mark.slow
+def test_eigencam_pane_keeps_its_box_labels_clear_of_the_hud():
+    from desktop_app.core.pipeline import Pipeline
+    from desktop_app.core.render import Layout
+
+    runner = build_small_runner("gradcam", "yolo11n-pose")
+    pipeline = Pipeline([runner], Layout.ONE)
+    try:
+        image = cv2.resize(read_asset("zidane.jpg"), (640, 360))
+        pipeline.process(Frame(image, 0, 0.0))
+        pipeline.process(Frame(image, 1, 0.0))
+        x0, y0, x1, y1 = runner.keep_clear  # the HUD's box, handed to the view as to task panes
+        assert 0 <= x0 < x1 <= 640 and 0 <= y0 < y1 < 360
+    finally:
+        pipeline.close()

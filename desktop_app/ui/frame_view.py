@@ -7,9 +7,11 @@ dropped for free and nothing queues on the UI thread.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from typing import Callable
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent
@@ -43,11 +45,33 @@ def bgr_to_qimage(image: np.ndarray) -> QImage:
     return QImage(image.data, width, height, image.strides[0], QImage.Format.Format_BGR888)
 
 
-def paint_frame(painter: QPainter, image: np.ndarray, area: QRectF) -> QRectF:
+class DisplayBuffer:
+    """A frame in Qt's native 32-bit layout, converted by OpenCV into one reused buffer.
+
+    `Format_RGB32` pixels are 0xffRRGGBB words: on a little-endian machine their bytes are B, G, R, 255, which is
+    OpenCV's BGRA. Qt scales and draws that 2-2.5x faster than 24-bit BGR (1.87 vs 0.78 ms for a 720p frame into
+    1600x900 here), and the conversion costs ~0.15 ms. Big-endian machines keep the 24-bit path.
+    """
+
+    def __init__(self) -> None:
+        self._buffer: np.ndarray | None = None
+
+    def qimage(self, image: np.ndarray) -> QImage:
+        """`image` (H, W, 3) uint8 BGR as a QImage over this buffer (valid until the next call)."""
+        if sys.byteorder != "little":
+            return bgr_to_qimage(image)
+        height, width = image.shape[:2]
+        if self._buffer is None or self._buffer.shape[:2] != (height, width):
+            self._buffer = np.empty((height, width, 4), np.uint8)
+        cv2.cvtColor(image, cv2.COLOR_BGR2BGRA, dst=self._buffer)
+        return QImage(self._buffer.data, width, height, width * 4, QImage.Format.Format_RGB32)
+
+
+def paint_frame(painter: QPainter, image: np.ndarray, area: QRectF, buffer: DisplayBuffer) -> QRectF:
     """Draw a BGR frame into `area`, aspect ratio kept and smoothly scaled, as the view shows it; returns where."""
     target = fit_rect((image.shape[1], image.shape[0]), area)
     painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-    painter.drawImage(target, bgr_to_qimage(image))
+    painter.drawImage(target, buffer.qimage(image))
     return target
 
 
@@ -62,11 +86,12 @@ def display_probe(view_wh: tuple[int, int] = (1600, 900)) -> Callable[[np.ndarra
         display_probe.app = QGuiApplication([])  # kept alive with the function
     surface = QImage(view_wh[0], view_wh[1], QImage.Format.Format_RGB32)
     area = QRectF(0, 0, view_wh[0], view_wh[1])
+    buffer = DisplayBuffer()
 
     def show(image: np.ndarray) -> None:
         painter = QPainter(surface)
         painter.fillRect(area, BACKGROUND)
-        paint_frame(painter, image, area)
+        paint_frame(painter, image, area, buffer)
         painter.end()
 
     show.surface = surface  # what was painted last, for tests
@@ -86,6 +111,7 @@ class FrameView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._image: np.ndarray | None = None
+        self._display = DisplayBuffer()
         self._tag: object = None
         self._tag_painted = True
         self._placeholder = "Starting…"
@@ -181,7 +207,7 @@ class FrameView(QWidget):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder)
             painter.end()
             return
-        target = paint_frame(painter, image, QRectF(self.rect()))
+        target = paint_frame(painter, image, QRectF(self.rect()), self._display)
         if self._notice:
             self._paint_notice(painter, target)
         painter.end()

@@ -111,6 +111,22 @@ def test_qimage_shares_the_array_with_the_right_colours_and_stride():
         bgr_to_qimage(np.zeros((4, 8, 3), np.uint8)[:, ::2])
 
 
+def test_display_buffer_gives_qt_the_same_colours_in_its_native_layout():
+    from desktop_app.ui.frame_view import DisplayBuffer
+
+    image = np.zeros((4, 6, 3), np.uint8)
+    image[1, 2] = (255, 0, 0)  # blue in BGR
+    image[3, 5] = (10, 20, 30)
+    buffer = DisplayBuffer()
+    first = buffer.qimage(image)
+    assert (first.width(), first.height()) == (6, 4)
+    assert first.pixelColor(2, 1).getRgb()[:3] == (0, 0, 255)
+    assert first.pixelColor(5, 3).getRgb()[:3] == (30, 20, 10)
+    held = buffer._buffer
+    buffer.qimage(image)
+    assert buffer._buffer is held  # one buffer, reused frame after frame
+
+
 def test_display_probe_paints_a_frame_as_the_view_does(qtbot):
     from desktop_app.ui.frame_view import display_probe
 

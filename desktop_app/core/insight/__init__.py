@@ -2,7 +2,7 @@
 pass, first-layer filters, the convolution/pooling lesson, CAMs, FGSM and Teach-mode transfer learning.
 
 Pure core: torch, numpy and cv2 only; names load on first use (so `pane_kinds()` and start-up do not pay
-for torch); `pytorch_grad_cam` is imported on the first CAM (it pulls in scikit-learn).
+for torch).
 """
 
 from __future__ import annotations

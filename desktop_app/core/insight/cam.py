@@ -1,12 +1,13 @@
 """Class activation maps: what part of the frame drove the decision.
 
-Grad-CAM (gradient-weighted, for classifiers: top class or a chosen class) comes from the `grad-cam` package
-(pytorch_grad_cam, imported lazily: it pulls in scikit-learn). EigenCAM (gradient-free: the first principal
-component of a layer's activations, for YOLO detectors whose outputs have no single class score) is computed here
-in PyTorch, on the model's own device: the package copies every hooked activation to the CPU and decomposes it
-there, which on a GPU cost ~110 ms of CPU work per map. The result is the package's EigenCAM (the same
-aggregation, checked against it in the tests), with the top eigenvector of the small C × C scatter matrix in
-place of a full SVD of the HW × C matrix, and the component's arbitrary sign fixed.
+Grad-CAM (gradient-weighted, for classifiers: top class or a chosen class) and EigenCAM (gradient-free: the first
+principal component of a layer's activations, for YOLO detectors whose outputs have no single class score), both
+computed here in PyTorch on the model's own device, with only the finished map copied back. They follow the
+`grad-cam` package (pytorch_grad_cam), which the tests hold them to; the package copies every hooked activation
+and gradient to the CPU and works there, which on a GPU cost ~110 ms of CPU work per EigenCAM map, and its first
+import pulls in scikit-learn (4-8 s). EigenCAM takes the top eigenvector of the small C × C scatter matrix in
+place of a full SVD of the HW × C matrix, and fixes the component's arbitrary sign; Grad-CAM backpropagates only
+through the layers after the explained one.
 """
 
 from __future__ import annotations
@@ -89,28 +90,41 @@ def grad_cam(
     layer_name: str | None = None,
     names: Mapping[int, str] | None = None,
 ) -> CamResult:
-    """Grad-CAM of a classifier for `class_id` (the top class when None), mapped onto the frame."""
-    from pytorch_grad_cam import GradCAM
-    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    """Grad-CAM of a classifier for `class_id` (the top class when None), mapped onto the frame.
 
+    The pass builds an autograd graph only from `layer_name` on: a forward hook swaps the layer's output for a
+    leaf that requires grad, the parameters stay frozen and the input needs no gradient, so the backward pass
+    covers just the layers after it (the package's backward went all the way to the input). The map is made on
+    the model's device; one input-sized array is copied back."""
     input_hw = (preprocess.input_wh[1], preprocess.input_wh[0])
     layer_name = layer_name or default_gradcam_layer(module, input_hw)
     target = _module_named(module, layer_name)
     device, dtype = module_device_dtype(module)
     x, geometry = preprocess(image_bgr, device=device, dtype=dtype)
+    kept: dict[str, torch.Tensor] = {}
+
+    def hook(_module: nn.Module, _args, output):
+        if not isinstance(output, torch.Tensor):
+            raise InsightError(f"layer {layer_name!r} does not output a feature map; pick a convolution")
+        kept["maps"] = output.detach().requires_grad_(True)
+        return kept["maps"].clone()  # a non-leaf for the layers after it, which may work in place
+
     start = time.perf_counter()
-    with input_gradients_only(module):
-        cam = GradCAM(model=module, target_layers=[target])
-        try:
-            # the input carries the gradient: the model's own parameters stay requires_grad=False;
-            # targets=None lets the package explain the top class of this very pass
-            targets = None if class_id is None else [ClassifierOutputTarget(class_id)]
-            heat = cam(input_tensor=x.requires_grad_(True), targets=targets)[0]
+    handle = target.register_forward_hook(hook)
+    try:
+        with input_gradients_only(module):
+            logits = module(x)
             if class_id is None:
-                class_id = int(cam.outputs.argmax(dim=1)[0])
-        finally:
-            cam.activations_and_grads.release()
-            cam.outputs = None  # drops the autograd graph now rather than with the CAM object
+                class_id = int(logits[0].argmax())
+            (grads,) = torch.autograd.grad(logits[0, class_id], kept["maps"])
+    finally:
+        handle.remove()
+    with torch.no_grad():
+        maps, grads = kept["maps"][0].float(), grads[0].float()
+        weights = grads.mean(dim=(1, 2))  # each channel's importance: its gradient averaged over the map
+        heat = (weights[:, None, None] * maps).sum(dim=0).clamp(min=0)
+        heat = _unit(F.interpolate(_unit(heat)[None, None], size=input_hw, mode="bilinear", align_corners=False)[0, 0])
+        heat = heat.cpu().numpy()
     elapsed_ms = (time.perf_counter() - start) * 1000.0
     name = names.get(class_id) if names else None
     frame_heat = normalised_heat(geometry.heat_to_frame(heat))

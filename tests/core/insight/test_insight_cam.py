@@ -46,6 +46,31 @@ def test_gradcam_puts_most_of_its_mass_on_the_pasted_bus(efficientnet_lite0, ima
     assert result.heat[inside].mean() > 2.5 * result.heat[~inside].mean()
 
 
+@pytest.mark.parametrize("class_id", [None, 1])
+def test_gradcam_on_the_models_device_equals_the_packages(efficientnet_lite0, class_id):
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    from desktop_app.core.insight.torch_utils import input_gradients_only
+
+    frame, _ = bus_on_grey()
+    ours = grad_cam(efficientnet_lite0, imagenet_preprocess(), frame, class_id=class_id)
+    x, geometry = imagenet_preprocess()(frame)
+    with input_gradients_only(efficientnet_lite0):
+        cam = GradCAM(model=efficientnet_lite0, target_layers=[efficientnet_lite0._conv_head])
+        try:
+            targets = None if class_id is None else [ClassifierOutputTarget(class_id)]
+            heat = cam(input_tensor=x.requires_grad_(True), targets=targets)[0]
+            top = int(cam.outputs.argmax(dim=1)[0])
+        finally:
+            cam.activations_and_grads.release()
+    reference = geometry.heat_to_frame(heat)
+    reference = (reference - reference.min()) / (reference.max() - reference.min())
+    assert ours.class_id == (top if class_id is None else class_id)
+    assert np.abs(ours.heat - reference).max() < 0.02
+    assert np.corrcoef(ours.heat.ravel(), reference.ravel())[0, 1] > 0.999
+
+
 def test_gradcam_for_a_chosen_class_differs_from_the_top_class(efficientnet_lite0):
     frame, _ = bus_on_grey()
     top = grad_cam(efficientnet_lite0, imagenet_preprocess(), frame)

@@ -28,8 +28,8 @@ from desktop_app.core.frames import Frame
 from desktop_app.core.models.base import ModelAdapter, PredictOptions
 from desktop_app.core.models.results import StageTimes, TaskResult
 from desktop_app.core.models.tasks import Task
-from desktop_app.core.render import (UNTRAINED_TEXT, Layout, RenderStyle, annotate, draw_banner, draw_banner_into,
-                                     draw_hud, hud_rect, tile)
+from desktop_app.core.render import (UNTRAINED_TEXT, Layout, RenderStyle, annotate, clear_of, draw_banner,
+                                     draw_banner_into, draw_hud, hud_rect, tile)
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +119,7 @@ class ModelPane:
     def run(self, frame: Frame, pane_index: int) -> PaneOutput:
         result = self.adapter.predict(frame, self.options)
         started = time.perf_counter()
-        style = self.style
-        if self.keep_clear is not None:
-            style = replace(style or RenderStyle(), keep_clear=self.keep_clear)
-        image = annotate(frame.image, result, style)  # a fresh canvas: the banner can go on in place
+        image = annotate(frame.image, result, clear_of(self.style, self.keep_clear))  # a fresh canvas
         if self.adapter.info.untrained:
             draw_banner_into(image, UNTRAINED_TEXT, "warning")
         render_ms = (time.perf_counter() - started) * 1000.0

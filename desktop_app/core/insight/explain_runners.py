@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Mapping
 
 import cv2
@@ -25,9 +25,8 @@ from desktop_app.core.models.base import ModelAdapter, PredictOptions
 from desktop_app.core.models.results import Classification, Detections, StageTimes
 from desktop_app.core.models.tasks import Task
 from desktop_app.core.pipeline import PaneOutput
-from desktop_app.core.render import RenderStyle, draw_banner
+from desktop_app.core.render import RenderStyle, clear_of, draw_banner
 from desktop_app.core.render.annotate import draw_detections_into
-from desktop_app.core.render.style import DEFAULT_STYLE
 from desktop_app.core.render.classify import draw_classification_into
 from desktop_app.core.render.text import draw_text_into
 
@@ -119,8 +118,7 @@ class GradCamRunner:
         started = time.perf_counter()
         image = heat_overlay(frame.image, cam.heat, alpha=0.5)
         if isinstance(result, Detections):
-            style = self.style or DEFAULT_STYLE
-            draw_detections_into(image, result, replace(style, keep_clear=self.keep_clear) if self.keep_clear else style)
+            draw_detections_into(image, result, clear_of(self.style, self.keep_clear))
         elif isinstance(result, Classification):
             draw_classification_into(image, result, compose.PANEL_STYLE)
         if self._classifier:

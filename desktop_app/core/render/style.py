@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 
@@ -81,3 +81,9 @@ class RenderStyle:
 
 
 DEFAULT_STYLE = RenderStyle()
+
+
+def clear_of(style: RenderStyle | None, area: tuple[int, int, int, int] | None) -> RenderStyle:
+    """`style` (the default when None) with box labels kept out of `area` (a pane's HUD), when there is one."""
+    style = style or DEFAULT_STYLE
+    return replace(style, keep_clear=area) if area is not None else style

@@ -133,9 +133,9 @@ def _time_pipeline(name: str, pipeline: Pipeline, clip: Path, on_output: Callabl
     after warm-up. `capture` is the time spent waiting for the next decoded frame. `display`, when given, is timed
     on a sample of the composed frames after the loop (the window does it on the UI thread, beside inference,
     so it is not part of the pipeline's frame time) and reported as the `display` stage."""
-    shown: list[np.ndarray] = []
     from desktop_app.core.sources import PrefetchingReader, open_source
 
+    shown: list[np.ndarray] = []
     totals: dict[str, float] = {}
     count, started = 0, None
     with open_source(str(clip)) as source, PrefetchingReader(source) as reader:

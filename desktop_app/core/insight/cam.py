@@ -144,27 +144,16 @@ def eigen_cam(
     (H, W) array at the model's input size, is copied back (`eigen_heat`)."""
     input_hw = (preprocess.input_wh[1], preprocess.input_wh[0])
     layer_names = list(layer_names or default_eigencam_layers(module, input_hw))
-    targets = [_module_named(module, name) for name in layer_names]
     device, dtype = module_device_dtype(module)
     x, geometry = preprocess(image_bgr, device=device, dtype=dtype)
-    captured: dict[int, torch.Tensor] = {}
-
-    def keep(index: int):
-        def hook(_module: nn.Module, _args, output) -> None:
-            while isinstance(output, (tuple, list)):
-                output = output[0]
-            captured[index] = output.detach()
-        return hook
-
     start = time.perf_counter()
-    handles = [target.register_forward_hook(keep(i)) for i, target in enumerate(targets)]
+    hooks = EigenCamHooks(module, layer_names)
     try:
         with eval_mode(module), torch.inference_mode():
             module(x)
-            heat = eigen_heat([captured[i] for i in range(len(targets))], input_hw).cpu().numpy()
+            heat = hooks.heat()
     finally:
-        for handle in handles:
-            handle.remove()
+        hooks.close()
     elapsed_ms = (time.perf_counter() - start) * 1000.0
     frame_heat = normalised_heat(geometry.heat_to_frame(heat))
     return CamResult(CamMethod.EIGEN_CAM, frame_heat, tuple(layer_names), elapsed_ms=elapsed_ms)
@@ -257,7 +246,7 @@ def first_component_projection(activation: torch.Tensor) -> torch.Tensor:
     projection = (flat @ vectors[:, -1]).reshape(h, w)
     if projection.min().abs() > projection.max().abs():
         projection = -projection
-    return projection.float()
+    return projection
 
 
 def _unit(heat: torch.Tensor) -> torch.Tensor:

@@ -61,7 +61,7 @@ class StaticShapes:
         self._source: Any = None
         self._lock = threading.Lock()
         self._compiled: OrderedDict[tuple[int, ...], Any] = OrderedDict()
-        self._compiling: dict[tuple[int, ...], threading.Thread] = {}
+        self._compiling: dict[tuple[int, ...], threading.Thread | None] = {}  # None: compiling on the caller
         self._failed: set[tuple[int, ...]] = set()
         self.static_runs = 0
         self.dynamic_runs = 0
@@ -79,16 +79,16 @@ class StaticShapes:
             if compiled is not None:
                 self._compiled.move_to_end(shape)
                 return compiled
-            start = shape not in self._compiling and shape not in self._failed
-            if start:
-                self._compiling[shape] = threading.Thread(target=self._compile, args=(shape,), daemon=True,
-                                                          name="cnnlens-ov-compile")
-        if start:
-            if self._background:
-                self._compiling[shape].start()
-            else:
-                self._compile(shape)
-                return self.compiled_for(shape)
+            if shape in self._compiling or shape in self._failed:
+                return self._dynamic
+            task = (threading.Thread(target=self._compile, args=(shape,), daemon=True, name="cnnlens-ov-compile")
+                    if self._background else None)
+            self._compiling[shape] = task
+        if task is None:  # compile here: the copy (or the failure) is in place on return
+            self._compile(shape)
+            with self._lock:
+                return self._compiled.get(shape, self._dynamic)
+        task.start()
         return self._dynamic
 
     def wait(self, timeout_s: float = 30.0) -> None:
@@ -96,7 +96,7 @@ class StaticShapes:
         with self._lock:
             threads = list(self._compiling.values())
         for thread in threads:
-            if thread.is_alive():
+            if thread is not None and thread.is_alive():
                 thread.join(timeout_s)
 
     def __call__(self, x: np.ndarray) -> list[np.ndarray]:

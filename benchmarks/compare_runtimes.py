@@ -21,6 +21,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
+from torchvision.ops import box_iou
 
 from desktop_app.core.frames import Frame
 from desktop_app.core.models.base import PredictOptions
@@ -50,21 +52,12 @@ def frames(views: int) -> list[Frame]:
     return out
 
 
-def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = lambda boxes: (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])  # noqa: E731
-    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
-
-
 def match(reference, other, min_iou: float = 0.5) -> list[tuple[int, int, float]]:
     """Greedy one-to-one matches (reference index, other index, IoU), best IoU first."""
     if len(reference) == 0 or len(other) == 0:
         return []
-    ious = _iou_matrix(reference.xyxy, other.xyxy)
+    # degenerate (zero-area) boxes give 0/0: no overlap, not NaN (which argmax would pick)
+    ious = np.nan_to_num(box_iou(torch.tensor(reference.xyxy), torch.tensor(other.xyxy)).numpy())
     pairs = []
     while True:
         i, j = np.unravel_index(np.argmax(ious), ious.shape)

@@ -23,7 +23,8 @@ def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
 
 @contextmanager
 def input_gradients_only(module: nn.Module) -> Iterator[nn.Module]:
-    """Eval mode, gradients on, parameters frozen: for backward passes that only need d(output)/d(input).
+    """Eval mode, gradients on, parameters frozen: for backward passes that need gradients with respect to the
+    input or an intermediate map (Grad-CAM, FGSM), never the weights.
 
     Freezing the parameters keeps a backward pass from filling (and keeping alive) a .grad for every weight;
     the caller's training and requires_grad flags are restored afterwards.

@@ -26,7 +26,7 @@ from torch import nn
 
 from desktop_app.core.errors import InsightError
 from desktop_app.core.insight.layers import LayerKind, list_conv_layers
-from desktop_app.core.insight.preprocess import Preprocess
+from desktop_app.core.insight.preprocess import InputGeometry, Preprocess
 from desktop_app.core.insight.torch_utils import eval_mode, input_gradients_only, module_device_dtype
 from desktop_app.core.models.cuda_graphs import graph_safe
 
@@ -90,17 +90,35 @@ def grad_cam(
     layer_name: str | None = None,
     names: Mapping[int, str] | None = None,
 ) -> CamResult:
-    """Grad-CAM of a classifier for `class_id` (the top class when None), mapped onto the frame.
-
-    The pass builds an autograd graph only from `layer_name` on: a forward hook swaps the layer's output for a
-    leaf that requires grad, the parameters stay frozen and the input needs no gradient, so the backward pass
-    covers just the layers after it (the package's backward went all the way to the input). The map is made on
-    the model's device; one input-sized array is copied back."""
-    input_hw = (preprocess.input_wh[1], preprocess.input_wh[0])
-    layer_name = layer_name or default_gradcam_layer(module, input_hw)
-    target = _module_named(module, layer_name)
+    """Grad-CAM of a classifier for `class_id` (the top class when None), mapped onto the frame (see
+    `grad_cam_with_scores`, which this runs on `preprocess`'s input for the frame)."""
     device, dtype = module_device_dtype(module)
     x, geometry = preprocess(image_bgr, device=device, dtype=dtype)
+    cam, _ = grad_cam_with_scores(module, x, geometry, class_id=class_id, layer_name=layer_name, names=names)
+    return cam
+
+
+def grad_cam_with_scores(
+    module: nn.Module,
+    x: torch.Tensor,
+    geometry: InputGeometry,
+    *,
+    class_id: int | None = None,
+    candidates: Sequence[int] | None = None,
+    layer_name: str | None = None,
+    names: Mapping[int, str] | None = None,
+) -> tuple[CamResult, np.ndarray]:
+    """Grad-CAM of a classifier on its input `x` (1, 3, h, w), and the class probabilities of that same pass:
+    (classes,) float32, so a live view needs no second pass for the prediction.
+
+    Explains `class_id`, or else the top class among `candidates` (all classes when None or none valid). The pass
+    builds an autograd graph only from `layer_name` on: a forward hook swaps the layer's output for a leaf that
+    requires grad, the parameters stay frozen and the input needs no gradient, so the backward pass covers just
+    the layers after it (the package's backward went all the way to the input). The map is made on the model's
+    device; one input-sized array and the probabilities are copied back."""
+    input_hw = (int(x.shape[-2]), int(x.shape[-1]))
+    layer_name = layer_name or default_gradcam_layer(module, input_hw)
+    target = _module_named(module, layer_name)
     kept: dict[str, torch.Tensor] = {}
 
     def hook(_module: nn.Module, _args, output):
@@ -114,8 +132,9 @@ def grad_cam(
     try:
         with input_gradients_only(module):
             logits = module(x)
+            probability = torch.softmax(logits[0].detach().float(), dim=0).cpu().numpy()
             if class_id is None:
-                class_id = int(logits[0].argmax())
+                class_id = _top_class(probability, candidates)
             (grads,) = torch.autograd.grad(logits[0, class_id], kept["maps"])
     finally:
         handle.remove()
@@ -128,7 +147,14 @@ def grad_cam(
     elapsed_ms = (time.perf_counter() - start) * 1000.0
     name = names.get(class_id) if names else None
     frame_heat = normalised_heat(geometry.heat_to_frame(heat))
-    return CamResult(CamMethod.GRAD_CAM, frame_heat, (layer_name,), class_id, name, elapsed_ms)
+    return CamResult(CamMethod.GRAD_CAM, frame_heat, (layer_name,), class_id, name, elapsed_ms), probability
+
+
+def _top_class(probability: np.ndarray, candidates: Sequence[int] | None) -> int:
+    valid = [int(c) for c in candidates or () if 0 <= int(c) < len(probability)]
+    if not valid:
+        return int(probability.argmax())
+    return valid[int(probability[valid].argmax())]
 
 
 def eigen_cam(

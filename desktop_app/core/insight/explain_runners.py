@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Mapping
@@ -16,12 +17,14 @@ from desktop_app.core.frames import Frame
 from desktop_app.core.insight import compose
 from desktop_app.core.insight.adversarial import FgsmResult, fgsm
 from desktop_app.core.insight.cam import (CamMethod, CamResult, EigenCamHooks, default_eigencam_layers, eigen_cam,
-                                          grad_cam, normalised_heat)
+                                          grad_cam, grad_cam_with_scores, normalised_heat)
 from desktop_app.core.insight.preprocess import letterbox_geometry
 from desktop_app.core.insight.compose import Box
-from desktop_app.core.insight.runner_base import ClassifierLogits, LiveSettings, is_ultralytics, model_preprocess
+from desktop_app.core.insight.runner_base import (ClassifierLogits, LiveSettings, is_ultralytics, model_preprocess,
+                                                  own_model_input)
 from desktop_app.core.insight.views import heat_overlay
 from desktop_app.core.models.base import ModelAdapter, PredictOptions
+from desktop_app.core.models.postprocess import top_k_classification
 from desktop_app.core.models.results import Classification, Detections, StageTimes
 from desktop_app.core.models.tasks import Task
 from desktop_app.core.pipeline import PaneOutput
@@ -58,6 +61,9 @@ class GradCamRunner:
         self.method = CamMethod.GRAD_CAM if self._classifier else CamMethod.EIGEN_CAM
         self._preprocess = model_preprocess(adapter, options.imgsz)
         self._module = ClassifierLogits(adapter.torch_module) if self._classifier else adapter.torch_module
+        # A classifier whose adapter prepares frames in a way this view can reuse is explained and answered from
+        # one pass (the CAM's forward gives the prediction); others predict, then explain.
+        self._own_input = own_model_input(adapter) if self._classifier else None
         self._settings = LiveSettings(_CamSettings())
         #: Overlay style for the detections over the heat; None sizes text from the frame (the GUI sets one that
         #: stays readable when the pane is shown small, as for task panes).
@@ -100,21 +106,42 @@ class GradCamRunner:
         elapsed_ms = (time.perf_counter() - started) * 1000.0
         return CamResult(CamMethod.EIGEN_CAM, frame_heat, self._hooks.layer_names, elapsed_ms=elapsed_ms)
 
+    def _predict_and_explain(self, frame: Frame, chosen: int | None) -> tuple[Classification, CamResult]:
+        """A classifier's answer and its Grad-CAM from one forward pass (and the short backward), on exactly the
+        input the adapter's own `predict` would make."""
+        started = time.perf_counter()
+        x = self._own_input(frame.image)
+        geometry = self._preprocess.geometry(frame.resolution_wh)
+        prepared = time.perf_counter()
+        cam, probability = grad_cam_with_scores(self._module, x, geometry, class_id=chosen,
+                                                candidates=self.options.classes, names=self.adapter.info.names)
+        answered = time.perf_counter()
+        result = top_k_classification(probability, self.adapter.info.names, frame, self.options.top_k,
+                                      self.options.classes)
+        timings = StageTimes((prepared - started) * 1000.0, cam.elapsed_ms, (time.perf_counter() - answered) * 1000.0)
+        return dataclasses.replace(result, timings=timings), cam
+
     def run(self, frame: Frame, pane_index: int) -> PaneOutput:
         """Predict, compute the CAM, and draw the heat with the prediction over the frame."""
         if self._hooks is not None and self._hooks.module is not self.adapter.torch_module:
             self._hooks.close()  # the adapter rebuilt its model: the hooks follow it
             self._hooks = self._hooks_on(self.adapter.torch_module)
-        result = self.adapter.predict(frame, self.options)
         chosen = self._settings.value.class_id
-        if self._classifier:
-            class_id = chosen if chosen is not None else (int(result.class_id[0]) if len(result) else None)
-            cam = grad_cam(self._module, self._preprocess, frame.image, class_id=class_id,
-                           names=self.adapter.info.names)
-        elif self._hooks is not None:
-            cam = self._cam_of_the_prediction(frame)
+        if self._own_input is not None:
+            result, cam = self._predict_and_explain(frame, chosen)
+            timings = result.timings
         else:
-            cam = eigen_cam(self._module, self._preprocess, frame.image)
+            result = self.adapter.predict(frame, self.options)
+            if self._classifier:
+                class_id = chosen if chosen is not None else (int(result.class_id[0]) if len(result) else None)
+                cam = grad_cam(self._module, self._preprocess, frame.image, class_id=class_id,
+                               names=self.adapter.info.names)
+            elif self._hooks is not None:
+                cam = self._cam_of_the_prediction(frame)
+            else:
+                cam = eigen_cam(self._module, self._preprocess, frame.image)
+            t = result.timings
+            timings = StageTimes(t.preprocess_ms, t.inference_ms + cam.elapsed_ms, t.postprocess_ms)
         started = time.perf_counter()
         image = heat_overlay(frame.image, cam.heat, alpha=0.5)
         if isinstance(result, Detections):
@@ -131,8 +158,6 @@ class GradCamRunner:
             caption, level = caption + "  -  UNTRAINED model: random weights", "warning"
         image = draw_banner(image, caption, level)
         render_ms = (time.perf_counter() - started) * 1000.0
-        t = result.timings
-        timings = StageTimes(t.preprocess_ms, t.inference_ms + cam.elapsed_ms, t.postprocess_ms)
         extras = {"view": self.kind, "method": cam.method.value, "class_id": cam.class_id,
                   "class_name": cam.class_name, "cam_layers": cam.layer_names, "heat": cam.heat}
         return PaneOutput(pane_index, image, result, self.label, timings, render_ms, extras=extras)

@@ -88,6 +88,7 @@ class Preprocess:
     pad_value: int = 114
     crop_fraction: float = 0.875
     area_when_shrinking: bool = False  # INTER_AREA for downscaling (torchvision's antialiasing); else linear
+    interpolation: int = cv2.INTER_LINEAR  # the cv2 flag for any resize not done by area averaging
 
     def __post_init__(self) -> None:
         if min(self.input_wh) < 8:
@@ -109,7 +110,7 @@ class Preprocess:
             left, top = _letterbox_pad(iw - new_w), _letterbox_pad(ih - new_h)
             return InputGeometry(frame_wh, self.input_wh, (new_w / fw, new_h / fh), (float(left), float(top)))
         # centre crop: the shorter side becomes input/crop_fraction, then the centre input_wh is kept
-        r = max(iw, ih) / self.crop_fraction / min(fw, fh)
+        r = round(max(iw, ih) / self.crop_fraction) / min(fw, fh)  # a whole shorter side, as the adapters resize
         new_w, new_h = round(fw * r), round(fh * r)
         left, top = (new_w - iw) // 2, (new_h - ih) // 2
         return InputGeometry(frame_wh, self.input_wh, (new_w / fw, new_h / fh), (-float(left), -float(top)))
@@ -123,7 +124,7 @@ class Preprocess:
         (sx, sy), (ox, oy) = geometry.scale_xy, geometry.offset_xy
         new_w, new_h = round(fw * sx), round(fh * sy)
         area = self.area_when_shrinking and new_w < fw
-        resized = cv2.resize(image_bgr, (new_w, new_h), interpolation=cv2.INTER_AREA if area else cv2.INTER_LINEAR)
+        resized = cv2.resize(image_bgr, (new_w, new_h), interpolation=cv2.INTER_AREA if area else self.interpolation)
         if self.mode is ResizeMode.STRETCH:
             fitted = resized
         elif self.mode is ResizeMode.LETTERBOX:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from typing import Generic, TypeVar
+from typing import Callable, Generic, TypeVar
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -56,10 +57,25 @@ def is_ultralytics(adapter: ModelAdapter) -> bool:
     return isinstance(adapter, UltralyticsAdapter)
 
 
+def own_model_input(adapter: ModelAdapter) -> Callable[[np.ndarray], torch.Tensor] | None:
+    """The adapter's own BGR frame → model input step, where a view can reuse it to feed the module exactly what
+    `predict` would (torchvision classifiers: the normalised (1, 3, crop, crop) tensor on the model's device)."""
+    from desktop_app.core.models.torchvision_adapter import TorchvisionClassifier
+
+    return adapter.preprocess if isinstance(adapter, TorchvisionClassifier) else None
+
+
 def model_preprocess(adapter: ModelAdapter, imgsz: int) -> Preprocess:
-    """The input convention `adapter` feeds its model with, for views that run the module themselves."""
+    """The input convention `adapter` feeds its model with, for views that run the module themselves (a
+    torchvision classifier's own resize and crop, which differ between weights: ResNet50 V2 resizes to 232)."""
     if not is_ultralytics(adapter):
-        return imagenet_preprocess(224)
+        convention = getattr(adapter, "input_convention", None)
+        if convention is None:
+            return imagenet_preprocess(224)
+        crop = convention.crop_size
+        return Preprocess((crop, crop), ResizeMode.CENTER_CROP, convention.mean_rgb, convention.std_rgb,
+                          crop_fraction=crop / convention.resize_size, area_when_shrinking=True,
+                          interpolation=convention.interpolation)
     if adapter.info.task is Task.CLASSIFY:
         # Ultralytics classifiers: shorter side to imgsz, centre crop, pixels in [0, 1]
         return Preprocess((imgsz, imgsz), ResizeMode.CENTER_CROP, crop_fraction=1.0)

@@ -11,6 +11,7 @@ import functools
 import gc
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -66,6 +67,19 @@ def _first_sentence(exc: BaseException) -> str:
     return sentence if len(sentence) <= 200 else sentence[:197] + "..."
 
 
+@dataclass(frozen=True, slots=True)
+class CenterCropInput:
+    """How a classifier's weights expect a frame: shorter side to `resize_size` (area averaging when shrinking,
+    the cv2 `interpolation` flag when enlarging), centre `crop_size` square, RGB normalised by `mean_rgb` and
+    `std_rgb` (fractions of the [0, 1] pixel range)."""
+
+    resize_size: int
+    crop_size: int
+    mean_rgb: tuple[float, float, float]
+    std_rgb: tuple[float, float, float]
+    interpolation: int = cv2.INTER_LINEAR
+
+
 class TorchvisionClassifier(ModelAdapter):
     """An ImageNet-style classifier: shorter side resized to `resize_size`, centre crop `crop_size`, mean/std
     normalisation, softmax, top-k. Takes ownership of `module` (moves it to the device, eval mode)."""
@@ -80,6 +94,8 @@ class TorchvisionClassifier(ModelAdapter):
         self._resize_size = resize_size
         self._crop_size = crop_size
         self._interpolation = _CV2_INTERPOLATION.get(interpolation, cv2.INTER_LINEAR)
+        #: The input convention, for views that prepare frames themselves and map results back onto the frame.
+        self.input_convention = CenterCropInput(resize_size, crop_size, tuple(mean), tuple(std), self._interpolation)
         dtype = torch.float16 if self._half else torch.float32
         self._mean = torch.tensor(mean, dtype=dtype, device=self._device).view(1, 3, 1, 1) * 255.0
         self._inv_std = 1.0 / (torch.tensor(std, dtype=dtype, device=self._device).view(1, 3, 1, 1) * 255.0)

@@ -89,3 +89,24 @@ def test_call_gives_the_model_input_and_never_touches_the_frame(bus_image):
 def test_rejects_non_bgr_images(bad):
     with pytest.raises(ValueError, match="image must be"):
         yolo_preprocess(64).to_unit_rgb(bad)
+
+
+@pytest.mark.parametrize("resize_size, crop_size, interpolation", [(232, 224, "bilinear"), (256, 224, "bicubic"),
+                                                                    (320, 300, "bicubic")])
+@pytest.mark.parametrize("frame_wh", [(1280, 720), (300, 400), (150, 120)])
+def test_a_torchvision_classifiers_view_input_is_the_adapters_own(resize_size, crop_size, interpolation, frame_wh):
+    # weights differ (ResNet50 V2 resizes to 232, EfficientNet-B3 crops 300): the views must follow each one
+    from torch import nn
+
+    from desktop_app.core.insight.runner_base import model_preprocess
+    from desktop_app.core.models.torchvision_adapter import TorchvisionClassifier
+
+    adapter = TorchvisionClassifier(nn.Conv2d(3, 4, 3), model_id="tiny", class_names=["a", "b", "c", "d"],
+                                    device="cpu", resize_size=resize_size, crop_size=crop_size,
+                                    mean=(0.5, 0.4, 0.3), std=(0.2, 0.25, 0.3), interpolation=interpolation)
+    image = np.random.default_rng(1).integers(0, 256, (frame_wh[1], frame_wh[0], 3), dtype=np.uint8)
+    preprocess = model_preprocess(adapter, imgsz=640)
+    ours, geometry = preprocess(image)
+    assert preprocess.input_wh == (crop_size, crop_size)
+    assert torch.allclose(ours, adapter.preprocess(image), atol=1e-4)
+    assert round(min(frame_wh) * min(geometry.scale_xy)) == resize_size

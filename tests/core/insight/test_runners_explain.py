@@ -41,6 +41,39 @@ def test_gradcam_pane_explains_a_chosen_class_until_reset(gradcam):
         gradcam.set_class(1000)
 
 
+def test_gradcam_pane_answers_from_the_cams_own_pass(gradcam):
+    # one forward pass per frame gives both the answer and the map, and the answer is the adapter's own
+    image, _ = bus_on_grey((320, 240), scale=0.22, top_left=(70, 58))
+    frame = Frame(image, 3, 0.1)
+    passes = []
+    counter = gradcam.adapter.torch_module.register_forward_pre_hook(lambda *_: passes.append(1))
+    try:
+        out = gradcam.run(frame, 0)
+        assert len(passes) == 1
+        alone = gradcam.adapter.predict(frame, gradcam.options)
+    finally:
+        counter.remove()
+    assert np.array_equal(out.result.class_id, alone.class_id)
+    assert np.allclose(out.result.probability, alone.probability, atol=1e-5)
+    assert out.extras["class_id"] == int(alone.class_id[0]) and out.result.frame_index == 3
+    assert out.timings.inference_ms > 0 and out.result.timings.inference_ms == out.timings.inference_ms
+
+
+def test_gradcam_pane_explains_the_top_class_the_class_filter_allows():
+    from desktop_app.core.models.base import PredictOptions
+    from desktop_app.core.panes import build_runner
+    from desktop_app.core.pipeline import PaneSpec
+
+    image, _ = bus_on_grey((320, 240), scale=0.22, top_left=(70, 58))
+    runner = build_runner(PaneSpec("gradcam", "efficientnet-lite0", PredictOptions(classes=(1, 2, 3))), "cpu")
+    try:
+        out = runner.run(Frame(image, 0, 0.0), 0)
+    finally:
+        runner.close()
+    assert set(out.result.class_id.tolist()) == {1, 2, 3}
+    assert out.extras["class_id"] == int(out.result.class_id[0])
+
+
 @pytest.mark.slow
 def test_gradcam_on_a_detector_uses_eigencam_and_draws_its_detections():
     runner = build_small_runner("gradcam", "yolo11n-pose")

@@ -1,10 +1,12 @@
 """What a faster runtime costs in accuracy: each export of a model against the PyTorch model, frame by frame.
 
-Frames: views of the built-in sample source that INT8 calibration never saw (it uses the first ~3 s; these start
-at 4 s), plus Ultralytics' bus.jpg and zidane.jpg at full size. On every frame each runtime's detections are
-matched to PyTorch's (greedy, best IoU first, IoU >= 0.5) and the script reports, per runtime: objects found,
-missed and extra; box IoU; keypoint error in pixels (keypoints both models see); confidence difference; and the
-median inference time. Usage:
+Frames: 20 views of the built-in sample source from 4 s on, every tenth frame (INT8 calibration takes odd frames
+across the sample's cycle, so none of these, though the same two photos at nearby zooms), Ultralytics' bus.jpg and
+zidane.jpg at full size, and a photo nothing in CNN Lens shows the model (matplotlib's Grace Hopper portrait, where
+matplotlib is installed). On every frame each runtime's detections are matched to PyTorch's (greedy, best IoU
+first, IoU >= 0.5) and the script reports, per runtime and per group of frames: objects found, missed and extra;
+box IoU; keypoint error in pixels (keypoints both models see); confidence difference; and the median inference
+time. Usage:
 
     python benchmarks/compare_runtimes.py [--model yolo11n-pose] [--runtimes openvino openvino-int8 onnx]
                                           [--views 20] [--json out.json]
@@ -26,15 +28,17 @@ from torchvision.ops import box_iou
 
 from desktop_app.core.frames import Frame
 from desktop_app.core.models.base import PredictOptions
+from desktop_app.core.models.calibration import calibration_frame_indices
 from desktop_app.core.models.loader import load_model
 
 log = logging.getLogger("compare_runtimes")
 
-FIRST_VIEW_S = 4.0  # past the calibration views (every third frame of the first 96)
+FIRST_VIEW_S = 4.0
 
 
-def frames(views: int) -> list[Frame]:
-    """Held-out sample views, then the two photos."""
+def frames(views: int) -> tuple[list[Frame], list[str]]:
+    """Held-out sample views, the two bundled photos and, where matplotlib is installed, a photo that no part of
+    CNN Lens ever showed the model (its Grace Hopper portrait); with a group name per frame."""
     from desktop_app.core.sources import open_source
 
     out: list[Frame] = []
@@ -42,14 +46,21 @@ def frames(views: int) -> list[Frame]:
     with open_source("sample", duration_s=FIRST_VIEW_S + views * step / 30.0 + 1.0) as source:
         index = 0
         while len(out) < views and (frame := source.read()) is not None:
-            if frame.timestamp_s >= FIRST_VIEW_S and index % step == 0:
+            if frame.timestamp_s >= FIRST_VIEW_S and index % step == 0 and index not in calibration_frame_indices():
                 out.append(frame)
             index += 1
+    groups = ["sample views"] * len(out)
     assets = Path(importlib.util.find_spec("ultralytics").submodule_search_locations[0]) / "assets"
-    for name in ("bus.jpg", "zidane.jpg"):
-        image = cv2.imread(str(assets / name))
-        out.append(Frame(image=image, frame_index=len(out), timestamp_s=0.0))
-    return out
+    photos = [(assets / name, "bundled photos") for name in ("bus.jpg", "zidane.jpg")]
+    if importlib.util.find_spec("matplotlib") is not None:
+        data = Path(importlib.util.find_spec("matplotlib").submodule_search_locations[0]) / "mpl-data/sample_data"
+        photos.append((data / "grace_hopper.jpg", "unseen photo"))
+    for path, group in photos:
+        image = cv2.imread(str(path))
+        if image is not None:
+            out.append(Frame(image=image, frame_index=len(out), timestamp_s=0.0))
+            groups.append(group)
+    return out, groups
 
 
 def match(reference, other, min_iou: float = 0.5) -> list[tuple[int, int, float]]:
@@ -119,7 +130,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    views = frames(args.views)
+    views, groups = frames(args.views)
     options = PredictOptions(conf=args.conf)
     reference, reference_meta = run(args.model, "torch", views, options)
     report = {"model": args.model, "frames": len(views), "conf": args.conf,
@@ -128,7 +139,11 @@ def main() -> None:
           f"{report['reference']['objects']} objects, inference {reference_meta['inference_ms_median']:.1f} ms")
     for backend in args.runtimes:
         results, meta = run(args.model, backend, views, options)
-        summary = {**meta, **compare(reference, results)}
+        summary = {**meta, **compare(reference, results), "groups": {}}
+        for group in dict.fromkeys(groups):
+            chosen = [i for i, g in enumerate(groups) if g == group]
+            summary["groups"][group] = {"frames": len(chosen), **compare([reference[i] for i in chosen],
+                                                                         [results[i] for i in chosen])}
         report["runtimes"][backend] = summary
         keypoints = (f", keypoints {summary['keypoint_px_median']:.1f} px median, {summary['keypoint_px_mean']:.1f} "
                      f"mean, {summary['keypoint_px_p95']:.1f} p95"
@@ -137,6 +152,11 @@ def main() -> None:
               f"extra {summary['extra']}; IoU {summary['iou_mean']:.3f} mean ({summary['iou_min']:.2f} min)"
               f"{keypoints}; confidence ±{summary['confidence_diff_mean']:.3f}; "
               f"inference {meta['inference_ms_median']:.1f} ms")
+        for group, part in summary["groups"].items():
+            if "keypoint_px_mean" in part:
+                print(f"{'':>16}{group} ({part['frames']} frames): found {part['found']}, missed {part['missed']}, "
+                      f"extra {part['extra']}; keypoints {part['keypoint_px_median']:.1f} px median, "
+                      f"{part['keypoint_px_mean']:.1f} mean, {part['keypoint_px_p95']:.1f} p95")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 

@@ -129,6 +129,10 @@ def _export_target(spec: str, fmt: str, imgsz: int, dynamic: bool = False, int8:
         stat = path.stat()
         stem = path.stem
         key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:8]
+    if int8:
+        from desktop_app.core.models.calibration import CALIBRATION_ID
+
+        key = f"{key}-{CALIBRATION_ID}"  # calibrated on another image set: another export
     folder = exports_dir() / f"{stem}-{imgsz}{'-dynamic' if dynamic else ''}{'-int8' if int8 else ''}-{key}"
     if fmt == "openvino":
         return folder / f"{stem}_openvino_model"

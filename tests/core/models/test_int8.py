@@ -12,7 +12,7 @@ from torchvision.ops import box_iou
 from desktop_app.core.errors import ModelError
 from desktop_app.core.models import catalog
 from desktop_app.core.models.base import PredictOptions
-from desktop_app.core.models.calibration import calibration_dataset
+from desktop_app.core.models.calibration import CALIBRATION_IMAGES, calibration_dataset
 from desktop_app.core.models.loader import load_model
 from desktop_app.core.models.tasks import Task
 
@@ -25,13 +25,26 @@ def test_calibration_uses_real_sample_photos_and_the_models_own_labels(private_m
     data = yaml.safe_load(path.read_text())
     images = sorted((path.parent / data["val"]).glob("*.jpg"))
     assert data["names"] == {0: "person"} and data["kpt_shape"] == [17, 3]
-    assert len(images) == 32 and path.is_relative_to(private_models_dir / "exports")
+    assert len(images) == CALIBRATION_IMAGES and path.is_relative_to(private_models_dir / "exports")
     import cv2
 
     first, last = cv2.imread(str(images[0])), cv2.imread(str(images[-1]))
     assert first.std() > 20 and not np.array_equal(first, last)  # photographs, and different views of them
     with pytest.raises(ValueError, match="not classify"):
         calibration_dataset("classify", {0: "a"})
+
+
+def test_calibration_views_cover_every_photo_and_camera_move_and_none_the_benchmark_holds_out():
+    from desktop_app.core.models.calibration import calibration_frame_indices
+    from desktop_app.core.sources.sample import SampleSource
+
+    indices = calibration_frame_indices()
+    source = SampleSource(duration_s=40.0)
+    slots = {int(i / source.fps // source.seconds_per_photo) for i in indices}
+    assert {s % 2 for s in slots} == {0, 1}  # bus and zidane (the sample alternates its two photos)
+    assert {s % 3 for s in slots} == {0, 1, 2}  # each of its three camera moves
+    # odd frames only: compare_runtimes holds out every tenth frame
+    assert len(indices) == CALIBRATION_IMAGES and all(i % 2 == 1 for i in indices)
 
 
 @pytest.mark.slow

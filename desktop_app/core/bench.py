@@ -19,10 +19,11 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from desktop_app.core.frames import Frame
 from desktop_app.core.models.base import PredictOptions
 from desktop_app.core.pipeline import PaneSpec, Pipeline
 from desktop_app.core.processing import build_pipeline
@@ -129,26 +130,32 @@ DISPLAY_SAMPLES = 10
 
 def _time_pipeline(name: str, pipeline: Pipeline, clip: Path, on_output: Callable | None = None,
                    display: Callable[[np.ndarray], None] | None = None) -> VariantResult:
-    """Read the clip through the project's own source, decoded ahead as `process` does, and time every frame
-    after warm-up. `capture` is the time spent waiting for the next decoded frame. `display`, when given, is timed
-    on a sample of the composed frames after the loop (the window does it on the UI thread, beside inference,
-    so it is not part of the pipeline's frame time) and reported as the `display` stage."""
+    """Read the clip through the project's own source, decoded ahead as `process` does, run it through the
+    pipeline as the app does (each frame drawn while the next infers) and time every frame after warm-up.
+    `capture` is the time spent waiting for the next decoded frame. `display`, when given, is timed on a sample of
+    the composed frames after the loop (the window does it on the UI thread, beside inference, so it is not part
+    of the pipeline's frame time) and reported as the `display` stage."""
     from desktop_app.core.sources import PrefetchingReader, open_source
 
     shown: list[np.ndarray] = []
     totals: dict[str, float] = {}
+    waits: list[float] = []
     count, started = 0, None
-    with open_source(str(clip)) as source, PrefetchingReader(source) as reader:
+
+    def timed_reads(reader) -> Iterator[Frame]:
         frames = iter(reader)
         while True:
             read_started = time.perf_counter()
             frame = next(frames, None)
             if frame is None:
-                break
-            capture_ms = (time.perf_counter() - read_started) * 1000.0
-            out = pipeline.process(frame)
+                return
+            waits.append((time.perf_counter() - read_started) * 1000.0)
+            yield frame
+
+    with open_source(str(clip)) as source, PrefetchingReader(source) as reader:
+        for out in pipeline.stream(timed_reads(reader)):
             if on_output:
-                on_output(out, frame)
+                on_output(out)
             count += 1
             if count == WARMUP_FRAMES:
                 _settle(pipeline)
@@ -156,7 +163,7 @@ def _time_pipeline(name: str, pipeline: Pipeline, clip: Path, on_output: Callabl
                 continue
             if count < WARMUP_FRAMES:
                 continue
-            totals["capture"] = totals.get("capture", 0.0) + capture_ms
+            totals["capture"] = totals.get("capture", 0.0) + waits[count - 1]
             for pane in out.panes:
                 for key in ("preprocess_ms", "inference_ms", "postprocess_ms"):
                     totals[key[:-3]] = totals.get(key[:-3], 0.0) + getattr(pane.timings, key)
@@ -251,7 +258,7 @@ def _pipeline_variant(key: str, name: str, specs: Sequence[PaneSpec], device: st
         recorder = Recorder(record_to.with_name(f"{record_to.stem}-{rounds[0]}.mp4"), fps_hint=30.0)
         try:
             result = _time_pipeline(name, pipeline, clip,
-                                    lambda out, frame: recorder.write(out.composed, frame.timestamp_s), display)
+                                    lambda out: recorder.write(out.composed, out.timestamp_s), display)
         finally:
             recorder.close()
         result.stage_ms["encode"] = recorder.encode_ms  # on the recorder's own thread, beside the pipeline
@@ -385,8 +392,9 @@ def measure_live_latency(spec: PaneSpec, device: str, seconds: float,
                 time.sleep(0.001)
                 continue
             last_index = item.frame_index
-            pipeline.process(item)
-            ages.append(1000.0 * capture.age_s(item))
+            # as the GUI's worker does: drawn on the draw thread, its age taken when the composed frame is ready
+            pipeline.submit(item, lambda _out, item=item: ages.append(1000.0 * capture.age_s(item)))
+        pipeline.drain()
     finally:
         capture.stop()
         pipeline.close()

@@ -4,6 +4,11 @@ One captured frame is fanned out to every pane, so a side-by-side comparison is 
 pipeline is thread-confined: one inference thread owns it (and so every model in it); other threads hand it
 new runners through `swap_runner`, which takes effect between two frames.
 
+Each frame goes through two phases: `infer` (every pane's model work) and `draw` (each pane's overlays, its HUD,
+the composed view). `process` runs both in turn; `submit` and `stream` draw each frame on a draw thread while
+the owning thread already infers the next one, so on a fast model (a GPU, OpenVINO) the CPU's drawing no longer
+adds to the frame time. At most one frame is drawn while the next infers: nothing queues.
+
 Panes whose models all run on the CPU run side by side on a small pool of threads, one per free core: PyTorch
 (and OpenCV) release the GIL while they compute, and Ultralytics gives each model one intra-op thread, so on a
 2-core machine two panes infer at once. GPU panes run one after another on the owning thread (a CUDA graph
@@ -17,157 +22,25 @@ import os
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from typing import Protocol, Sequence
-
-import numpy as np
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Callable, Iterable, Iterator, Sequence
 
 from desktop_app.core.errors import CnnLensError
 from desktop_app.core.frames import Frame
-from desktop_app.core.models.base import ModelAdapter, PredictOptions
-from desktop_app.core.models.results import StageTimes, TaskResult
-from desktop_app.core.models.tasks import Task
-from desktop_app.core.render import (UNTRAINED_TEXT, Layout, RenderStyle, annotate, clear_of, draw_banner,
-                                     draw_banner_into, draw_hud, hud_rect, tile)
+from desktop_app.core.pane_types import (FinishPane, FrameOutput, ModelPane, PaneOutput, PaneRunner, PaneSpec,
+                                         RateMeter, hud_lines, runner_details)
+from desktop_app.core.render import Layout, draw_banner, draw_hud, hud_rect, tile
+
+__all__ = ["FinishPane", "FrameOutput", "InferredFrame", "MAX_COMPOSED_WH", "ModelPane", "PaneOutput", "PaneRunner",
+           "PaneSpec", "Pipeline", "RateMeter", "composed_size_wh", "hud_lines", "parallel_pane_slots",
+           "runner_details"]
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class PaneSpec:
-    """What the user chose for one pane: a task (or insight view) name, a model spec and live options."""
-
-    task: str
-    model: str
-    options: PredictOptions = field(default_factory=PredictOptions)
-
-    @classmethod
-    def parse(cls, text: str, options: PredictOptions | None = None) -> "PaneSpec":
-        """`"pose:yolo11n-pose"` -> PaneSpec; raises ValueError with the expected form."""
-        task, sep, model = text.partition(":")
-        if not sep or not task.strip() or not model.strip():
-            raise ValueError(f"pane {text!r} must look like TASK:MODEL, e.g. pose:yolo11n-pose")
-        return cls(task.strip().lower(), model.strip(), options or PredictOptions())
-
-    def to_dict(self) -> dict:
-        o = self.options
-        return {"task": self.task, "model": self.model, "conf": o.conf, "iou": o.iou, "imgsz": o.imgsz,
-                "classes": list(o.classes) if o.classes is not None else None, "top_k": o.top_k}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "PaneSpec":
-        """Inverse of `to_dict`; raises ValueError/KeyError/TypeError on malformed data."""
-        classes = data.get("classes")
-        options = PredictOptions(
-            conf=float(data.get("conf", 0.25)), iou=float(data.get("iou", 0.7)), imgsz=int(data.get("imgsz", 640)),
-            classes=tuple(int(c) for c in classes) if classes else None, top_k=int(data.get("top_k", 5)))
-        return cls(str(data["task"]), str(data["model"]), options)
-
-
-@dataclass(frozen=True, slots=True)
-class PaneOutput:
-    """What one pane produced for one frame: the annotated image (BGR, frame resolution) and its numbers."""
-
-    pane_index: int
-    image: np.ndarray
-    result: TaskResult | None
-    label: str
-    timings: StageTimes = field(default_factory=StageTimes)
-    render_ms: float = 0.0
-    error: str | None = None
-    extras: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class FrameOutput:
-    """All panes for one frame plus the composed view. `stage_ms` holds per-stage wall times in ms."""
-
-    frame_index: int
-    timestamp_s: float
-    panes: tuple[PaneOutput, ...]
-    composed: np.ndarray
-    stage_ms: dict
-
-
-class PaneRunner(Protocol):
-    """Anything that can fill a pane: a task model or an insight view."""
-
-    label: str
-
-    def run(self, frame: Frame, pane_index: int) -> PaneOutput: ...
-
-    def close(self) -> None: ...
-
-
-class ModelPane:
-    """A pane that runs one model for its task and draws the result."""
-
-    def __init__(self, adapter: ModelAdapter, options: PredictOptions | None = None, task: Task | None = None):
-        self.adapter = adapter
-        self.options = options or PredictOptions()
-        self.task = task or adapter.info.task
-        info = adapter.info
-        backend = f" · {info.backend}" if info.backend != "torch" else ""
-        self.label = f"{self.task.value} · {info.display_name}{backend}"
-        #: Overlay style; None sizes text from the frame. The GUI sets a text scale that stays readable when
-        #: the pane is shown small (2 or 4 panes in a window).
-        self.style: RenderStyle | None = None
-        #: Where the pipeline draws this pane's HUD (frame pixels), so labels are placed clear of it.
-        self.keep_clear: tuple[int, int, int, int] | None = None
-
-    def run(self, frame: Frame, pane_index: int) -> PaneOutput:
-        result = self.adapter.predict(frame, self.options)
-        started = time.perf_counter()
-        image = annotate(frame.image, result, clear_of(self.style, self.keep_clear))  # a fresh canvas
-        if self.adapter.info.untrained:
-            draw_banner_into(image, UNTRAINED_TEXT, "warning")
-        render_ms = (time.perf_counter() - started) * 1000.0
-        return PaneOutput(pane_index, image, result, self.label, result.timings, render_ms)
-
-    def close(self) -> None:
-        self.adapter.close()
-
-
-def hud_lines(output: PaneOutput, info_line: str = "", fps: float | None = None) -> list[str]:
-    """The HUD text of one pane: what runs, how long it took, how fast the pipeline goes."""
-    lines = [output.label]
-    t = output.timings
-    speed = f"infer {t.inference_ms:.1f} ms  pre {t.preprocess_ms:.1f}  post {t.postprocess_ms:.1f}"
-    if fps is not None:
-        speed += f"  {fps:.1f} FPS"
-    lines.append(speed)
-    if info_line:
-        lines.append(info_line)
-    return lines
-
-
-class RateMeter:
-    """Smoothed rate and mean values, published at most `refresh_s` apart so displayed numbers are readable."""
-
-    def __init__(self, refresh_s: float = 0.5, clock=time.perf_counter):
-        self._clock = clock
-        self._refresh_s = refresh_s
-        self._window_start = clock()
-        self._events = 0
-        self._sums: dict[str, float] = {}
-        self.fps = 0.0
-        self.means: dict[str, float] = {}
-
-    def tick(self, **values: float) -> bool:
-        """Count one event with optional values; return True when the published numbers were refreshed."""
-        self._events += 1
-        for key, value in values.items():
-            self._sums[key] = self._sums.get(key, 0.0) + value
-        now = self._clock()
-        elapsed = now - self._window_start
-        if elapsed < self._refresh_s:
-            return False
-        self.fps = self._events / elapsed
-        self.means = {k: v / self._events for k, v in self._sums.items()}
-        self._window_start, self._events, self._sums = now, 0, {}
-        return True
-
+#: What a pane failing on one frame may raise without taking the live view down: the pane says why instead.
+_PANE_ERRORS = (CnnLensError, RuntimeError, ValueError)
 
 MAX_COMPOSED_WH = (1920, 1080)
 
@@ -181,6 +54,18 @@ def composed_size_wh(frame_wh: tuple[int, int], layout: Layout) -> tuple[int, in
     if layout is Layout.ONE and scale == 1.0:
         return None
     return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
+
+
+@dataclass(frozen=True, slots=True)
+class InferredFrame:
+    """A frame after `Pipeline.infer`: per pane, its runner and either its finished output or the step that
+    draws it; `layout` as it was when the frame was inferred; `stage_ms` so far."""
+
+    frame: Frame
+    layout: Layout
+    runners: tuple[PaneRunner | None, ...]
+    steps: tuple[PaneOutput | FinishPane, ...]
+    stage_ms: dict
 
 
 class Pipeline:
@@ -202,6 +87,8 @@ class Pipeline:
         self._hud_rects: dict[int, tuple[int, int, int, int] | None] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._pool_workers = 0
+        self._drawer: ThreadPoolExecutor | None = None
+        self._drawing: Future | None = None
 
     @property
     def runners(self) -> tuple[PaneRunner | None, ...]:
@@ -219,6 +106,8 @@ class Pipeline:
     def _apply_pending(self) -> None:
         with self._lock:
             pending, self._pending = self._pending, {}
+        if pending:
+            self._wait_for_draw(reraise=False)  # a frame still being drawn may use a runner about to close
         for index, runner in pending.items():
             while len(self._runners) <= index:
                 self._runners.append(None)
@@ -228,41 +117,91 @@ class Pipeline:
             if old is not None and old is not runner:
                 old.close()
 
+    # -- the two phases --------------------------------------------------------------------------------------
+
     def process(self, frame: Frame) -> FrameOutput:
         """Run the visible panes on `frame`, draw their HUDs and compose them. A pane that fails shows why."""
+        return self.draw(self.infer(frame))
+
+    def infer(self, frame: Frame) -> InferredFrame:
+        """Phase one on the owning thread: every visible pane's model work on `frame`."""
         self._apply_pending()
+        layout = self.layout
         stage_ms: dict[str, float] = {"inference": 0.0, "render": 0.0}
-        runners = [self._runners[i] if i < len(self._runners) else None for i in range(self.layout.value)]
+        runners = tuple(self._runners[i] if i < len(self._runners) else None for i in range(layout.value))
         pool = self._pool_for(runners)
         if pool is None:
-            outputs = [self._run_pane(runner, frame, i, stage_ms) for i, runner in enumerate(runners)]
+            steps = tuple(self._infer_pane(runner, frame, i, stage_ms) for i, runner in enumerate(runners))
         else:
-            stages = [dict.fromkeys(stage_ms, 0.0) for _ in runners]
-            futures = [pool.submit(self._run_pane, r, frame, i, stages[i]) for i, r in enumerate(runners)]
+            futures = [pool.submit(self._infer_pane, r, frame, i, stage_ms) for i, r in enumerate(runners)]
+            steps = tuple(future.result() for future in futures)
+        return InferredFrame(frame, layout, runners, steps, stage_ms)
+
+    def draw(self, inferred: InferredFrame) -> FrameOutput:
+        """Phase two (any one thread at a time): each pane's drawing and HUD, then the composed view."""
+        stage_ms = dict(inferred.stage_ms)
+        frame = inferred.frame
+        panes = list(enumerate(zip(inferred.runners, inferred.steps)))
+        # CPU panes that inferred side by side draw side by side too (the owning thread may be inferring the next
+        # frame on the same pool: every task on it is a leaf, so sharing it cannot deadlock)
+        pool = self._pool if len(panes) > 1 and all(_runs_on_cpu(r) for r in inferred.runners) else None
+        if pool is None:
+            outputs = [self._finish_pane(runner, step, frame, i, stage_ms) for i, (runner, step) in panes]
+        else:
+            stages = [{"inference": 0.0, "render": 0.0} for _ in panes]
+            futures = [pool.submit(self._finish_pane, r, s, frame, i, stages[i]) for i, (r, s) in panes]
             outputs = [future.result() for future in futures]
             for pane_stages in stages:
                 for key, value in pane_stages.items():
                     stage_ms[key] = stage_ms.get(key, 0.0) + value
         started = time.perf_counter()
-        composed = tile([o.image for o in outputs], self.layout, composed_size_wh(frame.resolution_wh, self.layout))
+        composed = tile([o.image for o in outputs], inferred.layout,
+                        composed_size_wh(frame.resolution_wh, inferred.layout))
         stage_ms["compose"] = (time.perf_counter() - started) * 1000.0
         return FrameOutput(frame.frame_index, frame.timestamp_s, tuple(outputs), composed, stage_ms)
 
-    def _pool_for(self, runners: list[PaneRunner | None]) -> ThreadPoolExecutor | None:
-        """A thread pool when two or more panes can run at once (all on the CPU, a free core each), else None."""
-        if len(runners) < 2 or not all(_runs_on_cpu(r) for r in runners):
-            return None
-        workers = min(len(runners), parallel_pane_slots())
-        if workers < 2:
-            return None
-        if self._pool is None or self._pool_workers != workers:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)
-            self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cnnlens-pane")
-            self._pool_workers = workers
-        return self._pool
+    # -- drawing while the next frame infers -------------------------------------------------------------------
 
-    def _run_pane(self, runner: PaneRunner | None, frame: Frame, index: int, stage_ms: dict) -> PaneOutput:
+    def submit(self, frame: Frame, on_output: Callable[[FrameOutput], None]) -> None:
+        """Infer `frame` now; draw it on the draw thread, which then calls `on_output` with it. Waits first for
+        the previous frame's drawing (so outputs arrive in order, one frame drawn at a time) and raises what that
+        drawing or its `on_output` raised."""
+        inferred = self.infer(frame)
+        self._wait_for_draw()
+        if self._drawer is None:
+            self._drawer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cnnlens-draw")
+        self._drawing = self._drawer.submit(lambda: on_output(self.draw(inferred)))
+
+    def stream(self, frames: Iterable[Frame]) -> Iterator[FrameOutput]:
+        """Every frame's output in order, each frame drawn while the next one infers (headless processing)."""
+        done: deque[FrameOutput] = deque()
+        for frame in frames:
+            self.submit(frame, done.append)
+            while done:  # the previous frame, drawn while this one inferred
+                yield done.popleft()
+        self.drain()
+        while done:
+            yield done.popleft()
+
+    def drain(self) -> None:
+        """Wait until the frame being drawn is done; raises what its drawing or `on_output` raised."""
+        self._wait_for_draw()
+
+    def _wait_for_draw(self, reraise: bool = True) -> None:
+        drawing, self._drawing = self._drawing, None
+        if drawing is None:
+            return
+        try:
+            drawing.result()
+        except Exception:
+            if reraise:
+                raise
+            log.exception("drawing a frame failed")
+
+    # -- one pane --------------------------------------------------------------------------------------------
+
+    def _infer_pane(self, runner: PaneRunner | None, frame: Frame, index: int,
+                    stage_ms: dict) -> PaneOutput | FinishPane:
         if runner is None:
             image = draw_banner(frame.image, "No model in this pane", "info")
             return PaneOutput(index, image, None, "empty")
@@ -270,16 +209,28 @@ class Pipeline:
             runner.keep_clear = self._hud_rects.get(index) if self.hud else None  # the HUD of the last frame
         started = time.perf_counter()
         try:
-            output = runner.run(frame, index)
-        except (CnnLensError, RuntimeError, ValueError) as exc:
-            # A model that fails on one frame must not take the live view down; the pane says why.
-            log.warning("pane %d (%s) failed on frame %d: %s", index, runner.label, frame.frame_index, exc)
-            image = draw_banner(frame.image, f"Error: {exc}", "error")
-            return PaneOutput(index, image, None, runner.label, error=str(exc))
-        elapsed_ms = (time.perf_counter() - started) * 1000.0
+            infer = getattr(runner, "infer", None)
+            step = infer(frame, index) if infer is not None else runner.run(frame, index)
+        except _PANE_ERRORS as exc:
+            return _failed(runner, frame, index, exc)
+        stage_ms[f"pane{index}"] = (time.perf_counter() - started) * 1000.0
+        return step
+
+    def _finish_pane(self, runner: PaneRunner | None, step: PaneOutput | FinishPane, frame: Frame, index: int,
+                     stage_ms: dict) -> PaneOutput:
+        if isinstance(step, PaneOutput):
+            output = step
+        else:
+            started = time.perf_counter()
+            try:
+                output = step()
+            except _PANE_ERRORS as exc:
+                return _failed(runner, frame, index, exc)
+            stage_ms[f"pane{index}"] = stage_ms.get(f"pane{index}", 0.0) + (time.perf_counter() - started) * 1000.0
+        if runner is None or output.error is not None:
+            return output
         stage_ms["inference"] += output.timings.total_ms
         stage_ms["render"] += output.render_ms
-        stage_ms[f"pane{index}"] = elapsed_ms
         if not self.hud:
             return output
         meter = self._meters.setdefault(index, RateMeter())
@@ -292,8 +243,28 @@ class Pipeline:
         stage_ms["render"] += (time.perf_counter() - started) * 1000.0
         return replace(output, image=image)
 
+    def _pool_for(self, runners: Sequence[PaneRunner | None]) -> ThreadPoolExecutor | None:
+        """A thread pool when two or more panes can run at once (all on the CPU, a free core each), else None."""
+        if len(runners) < 2 or not all(_runs_on_cpu(r) for r in runners):
+            return None
+        workers = min(len(runners), parallel_pane_slots())
+        if workers < 2:
+            return None
+        if self._pool is None or self._pool_workers != workers:
+            if self._pool is not None:
+                self._wait_for_draw(reraise=False)  # its drawing may still use the old pool
+                self._pool.shutdown(wait=True)
+            self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cnnlens-pane")
+            self._pool_workers = workers
+        return self._pool
+
     def close(self) -> None:
-        """Close every runner (and any pending one); the pipeline is empty afterwards."""
+        """Finish the frame being drawn, then close every runner (and any pending one); the pipeline is empty
+        afterwards."""
+        self._wait_for_draw(reraise=False)
+        if self._drawer is not None:
+            self._drawer.shutdown(wait=True)
+            self._drawer = None
         self._apply_pending()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
@@ -304,12 +275,12 @@ class Pipeline:
         self._runners = []
 
 
-def runner_details(runner: PaneRunner | None) -> str:
-    """Where and how a pane's model runs, for its own HUD: `cpu · int8`, `cuda:0 · fp16 · CUDA graph`."""
-    info = getattr(getattr(runner, "adapter", None), "info", None)
-    if info is None:
-        return ""
-    return " · ".join(part for part in (info.device, info.precision, getattr(info, "runtime", "")) if part)
+def _failed(runner: PaneRunner, frame: Frame, index: int, exc: Exception) -> PaneOutput:
+    """A pane's output for a frame its runner failed on: the frame with the reason over it."""
+    # A model that fails on one frame must not take the live view down; the pane says why.
+    log.warning("pane %d (%s) failed on frame %d: %s", index, runner.label, frame.frame_index, exc)
+    image = draw_banner(frame.image, f"Error: {exc}", "error")
+    return PaneOutput(index, image, None, runner.label, error=str(exc))
 
 
 def parallel_pane_slots() -> int:

@@ -6,6 +6,7 @@ lasts as long as the input. Live and sample sources are taken for a bounded dura
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -111,20 +112,19 @@ def run_process(job: ProcessJob, progress: Progress | None = None,
                 total = min(total, job.max_frames) if total else job.max_frames
             started = time.perf_counter()
             last_ts = 0.0
-            for frame in reader:  # decoded ahead on another core; every frame, in order
-                if job.max_frames is not None and summary.frames >= job.max_frames:
-                    break
-                output = pipeline.process(frame)
+            # decoded ahead on another core, every frame in order; each drawn while the next one infers
+            frames = itertools.islice(reader, job.max_frames) if job.max_frames is not None else reader
+            for output in pipeline.stream(frames):
                 if job.out is not None:
                     if recorder is None:
                         recorder = Recorder(job.out, fps_hint=source.fps or 30.0, drop_when_busy=False)
-                    recorder.write(output.composed, frame.timestamp_s)
+                    recorder.write(output.composed, output.timestamp_s)
                 if job.json_path is not None:
                     records.append(_frame_record(output))
                 for key, value in output.stage_ms.items():
                     totals[key] = totals.get(key, 0.0) + value
                 summary.frames += 1
-                last_ts = frame.timestamp_s
+                last_ts = output.timestamp_s
                 if progress:
                     progress(summary.frames, total)
             summary.wall_s = time.perf_counter() - started

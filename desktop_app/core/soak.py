@@ -109,6 +109,7 @@ def run_soak(duration_s: float, folder: Path, *, rotation: Sequence[str] = DEFAU
                 report.switches += 1
                 next_switch = elapsed + switch_every_s
             if elapsed >= next_record:
+                pipeline.drain()  # the frame being drawn goes to the recorder it was meant for
                 if recorder is None:
                     recorder = Recorder(unique_output_path(folder, "soak", ".mp4"), fps_hint=30.0)
                     report.recordings += 1
@@ -129,18 +130,22 @@ def run_soak(duration_s: float, folder: Path, *, rotation: Sequence[str] = DEFAU
             if frame is None:
                 continue
             last_index = frame.frame_index
-            output = pipeline.process(frame)
-            ages.append(1000.0 * capture.age_s(frame))
+
+            def deliver(output, frame=frame, recorder=recorder) -> None:  # on the draw thread, as in the GUI
+                ages.append(1000.0 * capture.age_s(frame))
+                if recorder is not None:
+                    recorder.write(output.composed, frame.timestamp_s)
+
+            pipeline.submit(frame, deliver)
             report.frames += 1
-            if recorder is not None:
-                recorder.write(output.composed, frame.timestamp_s)
+        pipeline.drain()
     finally:
         if loader is not None:
             loader.join()
+        pipeline.close()  # first: it finishes the frame being drawn, which may still write to the recorder
         if recorder is not None:
             recorder.close()
         capture.stop()
-        pipeline.close()
     rss, threads, files = read_resources()
     report.samples.append(ResourceSample(time.monotonic() - started, rss, threads, files, report.frames))
     return report

@@ -97,7 +97,7 @@ class RecordingControl(QObject):
         return Path(path)
 
     def feed(self, item) -> None:
-        """Worker thread: hand one processed frame to the encoder."""
+        """The pipeline's draw thread: hand one processed frame to the encoder."""
         with self._lock:
             recorder = self._recorder
             if recorder is None or self._failing:

@@ -261,7 +261,7 @@ class LiveSession(QObject):
         return item
 
     def _on_frame_processed(self, item: DisplayFrame) -> None:
-        # Worker thread: feed the recorder with exactly what the panes show.
+        # The pipeline's draw thread: feed the recorder with exactly what the panes show.
         self.recording.feed(item)
 
     def note_painted(self, item: object, painted_monotonic_s: float) -> None:

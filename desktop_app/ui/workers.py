@@ -1,7 +1,8 @@
 """The two background threads of the live view: the inference worker and the model loader.
 
 The inference worker is the only thread that touches the `Pipeline` (and so every model): it takes the newest
-captured frame, runs the panes, feeds the recorder and leaves the newest result in a one-slot `OutputSlot`.
+captured frame and runs the panes' models; the pipeline's draw thread then draws it (while the worker infers the
+next frame), feeds the recorder and leaves the newest result in a one-slot `OutputSlot`.
 The loader builds pane runners off the UI thread; a loaded runner is swapped into the pipeline between two
 frames. Neither thread imports Qt: they report through plain callbacks, which the session turns into signals.
 """
@@ -74,7 +75,7 @@ class InferenceWorker(threading.Thread):
     """Runs the pipeline on the newest frame of the current feed, on its own thread.
 
     Every method except `run` may be called from any thread; they take effect between two frames.
-    `on_output()` is called (on this thread) when the slot went from empty to full; `on_error(message)` when a
+    `on_output()` is called (on the pipeline's draw thread) when the slot went from empty to full; `on_error(message)` when a
     frame failed unexpectedly (the worker carries on with the next frame).
     """
 
@@ -167,6 +168,9 @@ class InferenceWorker(threading.Thread):
         self._wake.set()
 
     def _run_commands(self) -> None:
+        if not self._commands.empty():
+            # a command may stop the recorder the frame being drawn is about to feed: that frame goes first
+            self.pipeline.drain()
         while True:
             try:
                 command = self._commands.get_nowait()
@@ -188,6 +192,10 @@ class InferenceWorker(threading.Thread):
                 except Exception as exc:  # noqa: BLE001 - a bug in one frame must not freeze the live view
                     self._report(exc)
         finally:
+            try:
+                self.pipeline.drain()  # the last frame reaches the screen and the recorder
+            except Exception as exc:  # noqa: BLE001 - reported like any frame's failure; the commands must run
+                self._report(exc)
             self._run_commands()  # e.g. a pending "stop recording" must still close its file
 
     def _report(self, exc: Exception) -> None:
@@ -232,8 +240,14 @@ class InferenceWorker(threading.Thread):
         self._last_frame = frame
         self._last_index = frame.frame_index
         self._apply_options()
-        output = self.pipeline.process(frame)
-        item = DisplayFrame(output, captured, time.monotonic(), self._generation)
+        generation = self._generation
+        # Inferred here; drawn on the pipeline's draw thread while this thread infers the next frame, and handed
+        # on from there. What the drawing raised surfaces here at the next frame.
+        self.pipeline.submit(frame, lambda output: self._deliver(output, captured, generation))
+
+    def _deliver(self, output: FrameOutput, captured: float, generation: int) -> None:
+        """On the pipeline's draw thread: a finished frame to the recorder and the screen."""
+        item = DisplayFrame(output, captured, time.monotonic(), generation)
         self.frames_processed += 1
         if self._on_frame_processed is not None:
             self._on_frame_processed(item)

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -244,3 +245,18 @@ def test_disk_full_stops_the_recording_with_a_message_and_keeps_what_was_written
 def _file(path: Path) -> Path:
     path.write_text("x")
     return path
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priorities are a Linux feature")
+def test_the_encoder_thread_yields_to_the_live_path(tmp_path):
+    seen = {}
+    recorder = Recorder(tmp_path / "nice.mp4", fps_hint=30.0)
+    tid = recorder._thread.native_id
+    for _ in range(100):
+        seen["encoder"] = os.getpriority(os.PRIO_PROCESS, tid)
+        if seen["encoder"] > 0:
+            break
+        time.sleep(0.01)
+    recorder.write(np.zeros((64, 64, 3), np.uint8), 0.0)
+    recorder.close()
+    assert seen["encoder"] == os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) + 5

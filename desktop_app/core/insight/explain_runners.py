@@ -27,7 +27,7 @@ from desktop_app.core.models.base import ModelAdapter, PredictOptions
 from desktop_app.core.models.postprocess import top_k_classification
 from desktop_app.core.models.results import Classification, Detections, StageTimes
 from desktop_app.core.models.tasks import Task
-from desktop_app.core.pipeline import PaneOutput
+from desktop_app.core.pipeline import FinishPane, PaneOutput
 from desktop_app.core.render import RenderStyle, clear_of, draw_banner
 from desktop_app.core.render.annotate import draw_detections_into
 from desktop_app.core.render.classify import draw_classification_into
@@ -121,8 +121,9 @@ class GradCamRunner:
         timings = StageTimes((prepared - started) * 1000.0, cam.elapsed_ms, (time.perf_counter() - answered) * 1000.0)
         return dataclasses.replace(result, timings=timings), cam
 
-    def run(self, frame: Frame, pane_index: int) -> PaneOutput:
-        """Predict, compute the CAM, and draw the heat with the prediction over the frame."""
+    def infer(self, frame: Frame, pane_index: int) -> FinishPane:
+        """Predict and compute the CAM now; the step returned draws the heat with the prediction over the frame
+        (on the pipeline's draw thread)."""
         if self._hooks is not None and self._hooks.module is not self.adapter.torch_module:
             self._hooks.close()  # the adapter rebuilt its model: the hooks follow it
             self._hooks = self._hooks_on(self.adapter.torch_module)
@@ -142,25 +143,34 @@ class GradCamRunner:
                 cam = eigen_cam(self._module, self._preprocess, frame.image)
             t = result.timings
             timings = StageTimes(t.preprocess_ms, t.inference_ms + cam.elapsed_ms, t.postprocess_ms)
-        started = time.perf_counter()
-        image = heat_overlay(frame.image, cam.heat, alpha=0.5)
-        if isinstance(result, Detections):
-            draw_detections_into(image, result, clear_of(self.style, self.keep_clear))
-        elif isinstance(result, Classification):
-            draw_classification_into(image, result, compose.PANEL_STYLE)
-        if self._classifier:
-            which = "chosen class" if chosen is not None else "top class"
-            caption = f"Grad-CAM: what makes it '{cam.class_name}' (#{cam.class_id}, {which})"
-        else:
-            caption = "EigenCAM: main activation pattern of the maps feeding the detector head"
-        level = "info"
-        if self.adapter.info.untrained:
-            caption, level = caption + "  -  UNTRAINED model: random weights", "warning"
-        image = draw_banner(image, caption, level)
-        render_ms = (time.perf_counter() - started) * 1000.0
-        extras = {"view": self.kind, "method": cam.method.value, "class_id": cam.class_id,
-                  "class_name": cam.class_name, "cam_layers": cam.layer_names, "heat": cam.heat}
-        return PaneOutput(pane_index, image, result, self.label, timings, render_ms, extras=extras)
+        style, untrained, label = clear_of(self.style, self.keep_clear), self.adapter.info.untrained, self.label
+
+        def draw() -> PaneOutput:
+            started = time.perf_counter()
+            image = heat_overlay(frame.image, cam.heat, alpha=0.5)
+            if isinstance(result, Detections):
+                draw_detections_into(image, result, style)
+            elif isinstance(result, Classification):
+                draw_classification_into(image, result, compose.PANEL_STYLE)
+            if self._classifier:
+                which = "chosen class" if chosen is not None else "top class"
+                caption = f"Grad-CAM: what makes it '{cam.class_name}' (#{cam.class_id}, {which})"
+            else:
+                caption = "EigenCAM: main activation pattern of the maps feeding the detector head"
+            level = "info"
+            if untrained:
+                caption, level = caption + "  -  UNTRAINED model: random weights", "warning"
+            image = draw_banner(image, caption, level)
+            render_ms = (time.perf_counter() - started) * 1000.0
+            extras = {"view": self.kind, "method": cam.method.value, "class_id": cam.class_id,
+                      "class_name": cam.class_name, "cam_layers": cam.layer_names, "heat": cam.heat}
+            return PaneOutput(pane_index, image, result, label, timings, render_ms, extras=extras)
+
+        return draw
+
+    def run(self, frame: Frame, pane_index: int) -> PaneOutput:
+        """Predict, compute the CAM, and draw the heat with the prediction over the frame."""
+        return self.infer(frame, pane_index)()
 
     @property
     def hook_count(self) -> int:

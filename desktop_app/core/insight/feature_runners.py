@@ -24,7 +24,7 @@ from desktop_app.core.insight.runner_base import LiveSettings
 from desktop_app.core.insight.views import GridLayout, draw_receptive_field
 from desktop_app.core.models.base import ModelAdapter, PredictOptions
 from desktop_app.core.models.results import Classification, Detections, StageTimes
-from desktop_app.core.pipeline import PaneOutput
+from desktop_app.core.pipeline import FinishPane, PaneOutput
 from desktop_app.core.render import UNTRAINED_TEXT, draw_banner_into
 from desktop_app.core.render.annotate import draw_detections_into
 from desktop_app.core.render.classify import draw_classification_into
@@ -137,22 +137,33 @@ class FeaturesRunner(HookedView):
             self.select_cell(hit.row, hit.col)
         return hit
 
-    def run(self, frame: Frame, pane_index: int) -> PaneOutput:
-        """Predict with the hooks on, then draw the prediction, mean activation and channel grid."""
+    def infer(self, frame: Frame, pane_index: int) -> FinishPane:
+        """Predict with the hooks on now; the step returned draws the prediction, mean activation and channel
+        grid (on the pipeline's draw thread)."""
         settings = self._settings.value
         result, maps, collect_ms = self._record(frame, (settings.layer,))
-        started = time.perf_counter()
-        image, layout, rect = self._render(frame, result, maps[settings.layer], settings.cell)
-        self._layout = layout
-        render_ms = (time.perf_counter() - started) * 1000.0
+        shown = maps[settings.layer]
         t = result.timings
         timings = StageTimes(t.preprocess_ms, t.inference_ms, t.postprocess_ms + collect_ms)
-        extras = {
-            "view": self.kind, "layers": self.layers, "layer": settings.layer, "layer_info": layout.layer,
-            "map_shape_chw": maps[settings.layer].shape_chw, "channels": layout.channels, "maps": maps[settings.layer],
-            "selected_cell": settings.cell, "receptive_field_xyxy": rect,
-        }
-        return PaneOutput(pane_index, image, result, self.label, timings, render_ms, extras=extras)
+        label = self.label
+
+        def draw() -> PaneOutput:
+            started = time.perf_counter()
+            image, layout, rect = self._render(frame, result, shown, settings.cell)
+            self._layout = layout
+            render_ms = (time.perf_counter() - started) * 1000.0
+            extras = {
+                "view": self.kind, "layers": self.layers, "layer": settings.layer, "layer_info": layout.layer,
+                "map_shape_chw": shown.shape_chw, "channels": layout.channels, "maps": shown,
+                "selected_cell": settings.cell, "receptive_field_xyxy": rect,
+            }
+            return PaneOutput(pane_index, image, result, label, timings, render_ms, extras=extras)
+
+        return draw
+
+    def run(self, frame: Frame, pane_index: int) -> PaneOutput:
+        """Predict with the hooks on, then draw the prediction, mean activation and channel grid."""
+        return self.infer(frame, pane_index)()
 
     def _render(self, frame: Frame, result, maps: FeatureMaps, cell):
         fh, fw = frame.image.shape[:2]

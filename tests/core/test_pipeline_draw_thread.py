@@ -1,0 +1,153 @@
+"""Pipeline phases: each frame is drawn on the draw thread while the next one infers, in order, one at a time;
+runner swaps, failures and shutdown stay safe with a frame in flight."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from desktop_app.core.frames import Frame
+from desktop_app.core.models.results import Detections, StageTimes
+from desktop_app.core.pipeline import PaneOutput, Pipeline
+from desktop_app.core.render import Layout
+
+
+def make_frame(index=0, h=60, w=80):
+    return Frame(np.full((h, w, 3), 90, np.uint8), index, index / 30)
+
+
+class TwoPhaseRunner:
+    """Infers on the caller's thread and draws in a step of its own; records which thread did what, and can hold
+    a frame's drawing until told to go on."""
+
+    label = "two-phase"
+
+    def __init__(self, fail_drawing=False):
+        self.inferred: list[tuple[int, str]] = []
+        self.drawn: list[tuple[int, str]] = []
+        self.release = threading.Event()
+        self.release.set()
+        self.drawing = threading.Event()
+        self.closed = False
+        self.fail_drawing = fail_drawing
+
+    def infer(self, frame, pane_index):
+        assert not self.closed, "inferred after close"
+        self.inferred.append((frame.frame_index, threading.current_thread().name))
+        result = Detections(frame.frame_index, frame.timestamp_s, np.zeros((0, 4)), [], [], (),
+                            timings=StageTimes(1.0, 2.0, 0.5))
+
+        def draw():
+            self.drawing.set()
+            assert self.release.wait(5), "drawing was never released"
+            assert not self.closed, "drawn after close"
+            if self.fail_drawing:
+                raise ValueError("cannot draw this")
+            self.drawn.append((frame.frame_index, threading.current_thread().name))
+            return PaneOutput(pane_index, frame.image.copy(), result, self.label, result.timings, 0.1)
+
+        return draw
+
+    def run(self, frame, pane_index):
+        return self.infer(frame, pane_index)()
+
+    def close(self):
+        self.closed = True
+
+
+def test_each_frame_is_drawn_on_the_draw_thread_while_the_next_one_infers():
+    runner = TwoPhaseRunner()
+    pipeline = Pipeline([runner], hud=False)
+    runner.release.clear()
+    outputs = []
+    pipeline.submit(make_frame(0), outputs.append)
+    assert runner.drawing.wait(5)  # frame 0 is being drawn...
+    inferring = threading.Thread(target=pipeline.submit, args=(make_frame(1), outputs.append))
+    inferring.start()
+    for _ in range(200):  # ...while frame 1 infers
+        if len(runner.inferred) == 2:
+            break
+        threading.Event().wait(0.005)
+    assert [i for i, _ in runner.inferred] == [0, 1] and outputs == []
+    runner.release.set()
+    inferring.join(5)
+    pipeline.drain()
+    assert [o.frame_index for o in outputs] == [0, 1]
+    assert {name for _, name in runner.drawn} == {"cnnlens-draw_0"}
+    assert all(name != "cnnlens-draw_0" for _, name in runner.inferred)
+    pipeline.close()
+
+
+def test_stream_yields_every_frame_once_in_order():
+    runner = TwoPhaseRunner()
+    pipeline = Pipeline([runner, None], Layout.TWO)
+    outputs = list(pipeline.stream(make_frame(i) for i in range(7)))
+    assert [o.frame_index for o in outputs] == list(range(7))
+    assert [o.panes[0].result.frame_index for o in outputs] == list(range(7))
+    assert outputs[0].composed.shape[1] > 80  # both panes composed
+    pipeline.close()
+
+
+def test_a_swapped_runner_is_closed_only_after_its_last_frame_is_drawn():
+    old, new = TwoPhaseRunner(), TwoPhaseRunner()
+    pipeline = Pipeline([old], hud=False)
+    outputs = []
+    old.release.clear()
+    pipeline.submit(make_frame(0), outputs.append)
+    assert old.drawing.wait(5)
+    pipeline.swap_runner(0, new)
+    threading.Timer(0.1, old.release.set).start()
+    pipeline.submit(make_frame(1), outputs.append)  # waits for frame 0's drawing before closing `old`
+    pipeline.drain()
+    assert old.closed and [i for i, _ in old.drawn] == [0]
+    assert [i for i, _ in new.inferred] == [1] and [o.frame_index for o in outputs] == [0, 1]
+    pipeline.close()
+
+
+def test_a_pane_that_fails_to_draw_says_why():
+    pipeline = Pipeline([TwoPhaseRunner(fail_drawing=True)], hud=True)
+    outputs = list(pipeline.stream([make_frame(0)]))
+    assert outputs[0].panes[0].error == "cannot draw this"
+    assert outputs[0].panes[0].image.shape == (60, 80, 3)
+    pipeline.close()
+
+
+def test_what_the_output_handler_raises_surfaces_on_the_owning_thread_at_the_next_frame():
+    pipeline = Pipeline([TwoPhaseRunner()], hud=False)
+
+    def broken(_output):
+        raise OSError("disk full")
+
+    pipeline.submit(make_frame(0), broken)
+    with pytest.raises(OSError, match="disk full"):
+        pipeline.submit(make_frame(1), lambda _o: None)
+    pipeline.close()
+
+
+def test_close_finishes_the_frame_in_flight_and_stops_the_draw_thread():
+    runner = TwoPhaseRunner()
+    pipeline = Pipeline([runner], hud=False)
+    outputs = []
+    runner.release.clear()
+    pipeline.submit(make_frame(0), outputs.append)
+    assert runner.drawing.wait(5)
+    threading.Timer(0.1, runner.release.set).start()
+    pipeline.close()
+    assert [o.frame_index for o in outputs] == [0] and runner.closed
+    assert not any(t.name.startswith("cnnlens-draw") for t in threading.enumerate())
+
+
+def test_runners_without_a_drawing_step_still_work_through_the_draw_thread():
+    class OnePhase:
+        label = "one-phase"
+
+        def run(self, frame, pane_index):
+            return PaneOutput(pane_index, frame.image, None, self.label)
+
+        def close(self):
+            pass
+
+    pipeline = Pipeline([OnePhase()], hud=False)
+    outputs = list(pipeline.stream(make_frame(i) for i in range(3)))
+    assert [o.frame_index for o in outputs] == [0, 1, 2] and outputs[2].panes[0].label == "one-phase"
+    pipeline.close()

@@ -258,7 +258,8 @@ def _pipeline_variant(key: str, name: str, specs: Sequence[PaneSpec], device: st
         recorder = Recorder(record_to.with_name(f"{record_to.stem}-{rounds[0]}.mp4"), fps_hint=30.0)
         try:
             result = _time_pipeline(name, pipeline, clip,
-                                    lambda out: recorder.write(out.composed, out.timestamp_s), display)
+                                    lambda out: recorder.write(out.composed, out.timestamp_s, handover=True),
+                                    display)
         finally:
             recorder.close()
         result.stage_ms["encode"] = recorder.encode_ms  # on the recorder's own thread, beside the pipeline

@@ -64,7 +64,10 @@ class PaneOutput:
 
 @dataclass(frozen=True, slots=True)
 class FrameOutput:
-    """All panes for one frame plus the composed view. `stage_ms` holds per-stage wall times in ms."""
+    """All panes for one frame plus the composed view. `stage_ms` holds per-stage wall times in ms.
+
+    Nothing draws into `composed` once the pipeline has returned it, so consumers may keep it without a copy
+    (the recorder does)."""
 
     frame_index: int
     timestamp_s: float

@@ -118,7 +118,7 @@ def run_process(job: ProcessJob, progress: Progress | None = None,
                 if job.out is not None:
                     if recorder is None:
                         recorder = Recorder(job.out, fps_hint=source.fps or 30.0, drop_when_busy=False)
-                    recorder.write(output.composed, output.timestamp_s)
+                    recorder.write(output.composed, output.timestamp_s, handover=True)
                 if job.json_path is not None:
                     records.append(_frame_record(output))
                 for key, value in output.stage_ms.items():

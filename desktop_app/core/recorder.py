@@ -161,11 +161,13 @@ class Recorder:
         """Presentation time of the last encoded frame (the file lasts about this long plus one frame)."""
         return max(0, self._last_pts) * float(TIME_BASE)
 
-    def write(self, image_bgr: np.ndarray, timestamp_s: float | None = None) -> bool:
+    def write(self, image_bgr: np.ndarray, timestamp_s: float | None = None, *, handover: bool = False) -> bool:
         """Queue a (H, W, 3) BGR uint8 frame captured at `timestamp_s` (None: now).
 
-        Never blocks unless `drop_when_busy` is False. Returns False when the frame was not taken: encoder
-        busy (counted in `frames_skipped`), recording closed or stopped by an error.
+        The frame is copied unless `handover` is True: the caller promises never to write into this array again
+        (the pipeline's composed frames), which saves a full-frame copy per frame. Never blocks unless
+        `drop_when_busy` is False. Returns False when the frame was not taken: encoder busy (counted in
+        `frames_skipped`), recording closed or stopped by an error.
         """
         if not self.is_recording:
             return False
@@ -178,8 +180,9 @@ class Recorder:
             timestamp_s = now - self._wall_origin
         if self.drop_when_busy and self._queue.full():
             return self._skip()  # decided before copying: a dropped frame should cost nothing
-        # A copy: the caller may reuse or draw into its buffer while the encoder still holds this one.
-        item = (np.array(image_bgr, copy=True, order="C"), float(timestamp_s))
+        # A copy unless handed over: the caller may reuse or draw into its buffer while the encoder holds this one.
+        item = (np.ascontiguousarray(image_bgr) if handover else np.array(image_bgr, copy=True, order="C"),
+                float(timestamp_s))
         if not self.drop_when_busy:
             return self._put_waiting(item)
         try:

@@ -134,7 +134,7 @@ def run_soak(duration_s: float, folder: Path, *, rotation: Sequence[str] = DEFAU
             def deliver(output, frame=frame, recorder=recorder) -> None:  # on the draw thread, as in the GUI
                 ages.append(1000.0 * capture.age_s(frame))
                 if recorder is not None:
-                    recorder.write(output.composed, frame.timestamp_s)
+                    recorder.write(output.composed, frame.timestamp_s, handover=True)
 
             pipeline.submit(frame, deliver)
             report.frames += 1

@@ -106,7 +106,7 @@ class RecordingControl(QObject):
             if timestamp <= self._last_timestamp:
                 return  # the same frame re-run after a settings change: already in the file
             try:
-                accepted = recorder.write(item.output.composed, timestamp)
+                accepted = recorder.write(item.output.composed, timestamp, handover=True)  # never drawn into again
             except (RecordingError, OSError, ValueError) as exc:
                 error = str(exc)
             else:

@@ -260,3 +260,16 @@ def test_the_encoder_thread_yields_to_the_live_path(tmp_path):
     recorder.write(np.zeros((64, 64, 3), np.uint8), 0.0)
     recorder.close()
     assert seen["encoder"] == os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) + 5
+
+
+def test_a_handed_over_frame_is_recorded_without_a_copy(tmp_path, monkeypatch):
+    taken = []
+    recorder = Recorder(tmp_path / "handover.mp4", fps_hint=30.0, drop_when_busy=False)
+    monkeypatch.setattr(recorder._queue, "put", lambda item, timeout=None: taken.append(item))
+    image = np.full((64, 64, 3), 7, np.uint8)
+    recorder.write(image, 0.0, handover=True)
+    recorder.write(image, 1 / 30)
+    monkeypatch.undo()
+    recorder.close()
+    assert taken[0][0] is image  # handed over: the array itself
+    assert taken[1][0] is not image and np.array_equal(taken[1][0], image)  # otherwise a copy

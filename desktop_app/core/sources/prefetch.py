@@ -12,6 +12,7 @@ from typing import Iterator
 
 from desktop_app.core.frames import Frame
 from desktop_app.core.sources.base import FrameSource
+from desktop_app.core.threads import yield_to_live_path
 
 _END = object()
 
@@ -41,6 +42,7 @@ class PrefetchingReader:
         return False
 
     def _run(self) -> None:
+        yield_to_live_path()  # decoding ahead fills a small queue: inference and drawing go first
         try:
             while not self._stop.is_set():
                 frame = self._source.read()

@@ -184,7 +184,7 @@ def test_cpu_panes_infer_side_by_side_and_keep_their_order(monkeypatch):
 
     from desktop_app.core import pipeline as pipeline_module
 
-    monkeypatch.setattr(pipeline_module, "parallel_pane_slots", lambda: 2)
+    monkeypatch.setattr(pipeline_module, "parallel_pane_slots", lambda runners=(): 2)
     barrier = threading.Barrier(2, timeout=10)  # broken (and the test failed) if the two panes ran in turn
     detectors = [MeetingDetector(barrier, name=f"m{i}") for i in range(2)]
     failing = ModelPane(FakeDetector("bad", fail=True))
@@ -210,7 +210,8 @@ def test_gpu_panes_or_a_busy_machine_run_on_the_owning_thread(monkeypatch, devic
 
     from desktop_app.core import pipeline as pipeline_module
 
-    monkeypatch.setattr(pipeline_module, "parallel_pane_slots", lambda: 1 if devices == ("cpu", "cpu") else 4)
+    monkeypatch.setattr(pipeline_module, "parallel_pane_slots",
+                        lambda runners=(): 1 if devices == ("cpu", "cpu") else 4)
     detectors = [MeetingDetector(None, device=d, name=f"m{i}") for i, d in enumerate(devices)]
     pipeline = Pipeline([ModelPane(d) for d in detectors], Layout.TWO)
     pipeline.process(make_frame())
@@ -279,3 +280,19 @@ def test_composing_panes_before_any_model_loads_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("backends, slots", [(("torch", "torch"), 2), (("torch", "openvino"), 1), (("onnx",), 1)])
+def test_panes_on_runtimes_that_take_every_core_infer_in_turn(monkeypatch, backends, slots):
+    import torch
+
+    from desktop_app.core.pipeline import parallel_pane_slots
+
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    runners = []
+    for backend in backends:
+        detector = FakeDetector(backend)
+        detector.info = ModelInfo(backend, Task.DETECT, {0: "person"}, "cpu", backend=backend)
+        runners.append(ModelPane(detector))
+    assert parallel_pane_slots(runners) == slots

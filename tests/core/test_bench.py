@@ -24,3 +24,15 @@ def test_quick_bench_measures_baseline_pipeline_and_recording_on_the_same_frames
     assert len(shown) == 10 and set(shown) == {(720, 1280, 3)}
     assert all("display" in report.variants[k].stage_ms for k in ("pipeline", "recording"))
     assert "display" not in report.variants["baseline"].stage_ms
+
+
+@pytest.mark.slow
+def test_live_latency_is_frame_age_when_drawn_beside_that_runs_own_inference():
+    from desktop_app.core.bench import measure_live_latency
+    from desktop_app.core.models.base import PredictOptions
+    from desktop_app.core.pipeline import PaneSpec
+
+    latency = measure_live_latency(PaneSpec("pose", "yolo11n-pose", PredictOptions(imgsz=160)), "cpu", 2.0)
+    assert latency["frames"] >= 10
+    assert 0 < latency["inference_p50"] < latency["p50"] <= latency["p95"] <= latency["max"]
+    assert latency["first_quarter_p50"] > 0 and latency["last_quarter_p50"] > 0

@@ -222,18 +222,28 @@ class FgsmRunner:
         """Push the answer towards `class_id` (targeted attack), or away from the current answer when None."""
         self._settings.update(target=_check_class(self.adapter.info.names, class_id))
 
-    def run(self, frame: Frame, pane_index: int) -> PaneOutput:
-        """Attack the frame and draw original | perturbed | perturbation with both answers."""
+    def infer(self, frame: Frame, pane_index: int) -> FinishPane:
+        """Attack the frame now; the step returned draws original | perturbed | perturbation with both answers
+        (on the pipeline's draw thread)."""
         settings = self._settings.value
         attack = fgsm(self._module, self._preprocess, frame, settings.epsilon, settings.target,
                       names=self.adapter.info.names, top_k=self.options.top_k)
-        started = time.perf_counter()
-        image = render_fgsm(attack, frame.resolution_wh)
-        render_ms = (time.perf_counter() - started) * 1000.0
-        extras = {"view": self.kind, "epsilon": attack.epsilon, "fooled": attack.fooled,
-                  "original": attack.original, "perturbed": attack.perturbed, "target": attack.target_class_id}
-        return PaneOutput(pane_index, image, attack.perturbed, self.label, StageTimes(0.0, attack.elapsed_ms, 0.0),
-                          render_ms, extras=extras)
+        label = self.label
+
+        def draw() -> PaneOutput:
+            started = time.perf_counter()
+            image = render_fgsm(attack, frame.resolution_wh)
+            render_ms = (time.perf_counter() - started) * 1000.0
+            extras = {"view": self.kind, "epsilon": attack.epsilon, "fooled": attack.fooled,
+                      "original": attack.original, "perturbed": attack.perturbed, "target": attack.target_class_id}
+            return PaneOutput(pane_index, image, attack.perturbed, label, StageTimes(0.0, attack.elapsed_ms, 0.0),
+                              render_ms, extras=extras)
+
+        return draw
+
+    def run(self, frame: Frame, pane_index: int) -> PaneOutput:
+        """Attack the frame and draw original | perturbed | perturbation with both answers."""
+        return self.infer(frame, pane_index)()
 
     def close(self) -> None:
         self.adapter.close()

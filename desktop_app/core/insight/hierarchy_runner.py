@@ -19,7 +19,7 @@ from desktop_app.core.insight.recorder import FeatureMaps
 from desktop_app.core.insight.runner_base import LiveSettings
 from desktop_app.core.models.base import ModelAdapter, PredictOptions
 from desktop_app.core.models.results import StageTimes
-from desktop_app.core.pipeline import PaneOutput
+from desktop_app.core.pipeline import FinishPane, PaneOutput
 
 
 class HierarchyRunner(HookedView):
@@ -53,17 +53,28 @@ class HierarchyRunner(HookedView):
             find_layer(list(self.layers), name)
         self._shown.update(names=names)
 
-    def run(self, frame: Frame, pane_index: int) -> PaneOutput:
-        """Predict with hooks on the shown layers and draw one column per layer."""
+    def infer(self, frame: Frame, pane_index: int) -> FinishPane:
+        """Predict with hooks on the shown layers now; the step returned draws one column per layer (on the
+        pipeline's draw thread)."""
         names = self._shown.value.names
         result, maps, collect_ms = self._record(frame, names)
-        started = time.perf_counter()
-        image = self._render(frame, [maps[n] for n in names])
-        render_ms = (time.perf_counter() - started) * 1000.0
+        shown = [maps[n] for n in names]
         t = result.timings
         timings = StageTimes(t.preprocess_ms, t.inference_ms, t.postprocess_ms + collect_ms)
-        extras = {"view": self.kind, "layers": self.layers, "shown_layers": names}
-        return PaneOutput(pane_index, image, result, self.label, timings, render_ms, extras=extras)
+        label = self.label
+
+        def draw() -> PaneOutput:
+            started = time.perf_counter()
+            image = self._render(frame, shown)
+            render_ms = (time.perf_counter() - started) * 1000.0
+            extras = {"view": self.kind, "layers": self.layers, "shown_layers": names}
+            return PaneOutput(pane_index, image, result, label, timings, render_ms, extras=extras)
+
+        return draw
+
+    def run(self, frame: Frame, pane_index: int) -> PaneOutput:
+        """Predict with hooks on the shown layers and draw one column per layer."""
+        return self.infer(frame, pane_index)()
 
     def _render(self, frame: Frame, maps: list[FeatureMaps]) -> np.ndarray:
         fh, fw = frame.image.shape[:2]

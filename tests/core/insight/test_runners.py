@@ -299,3 +299,24 @@ def test_a_model_without_torch_module_is_refused_and_released(monkeypatch):
     with pytest.raises(InsightError, match="needs the PyTorch model.*onnx"):
         build_small_runner("gradcam", "yolo11n-pose.onnx")
     assert Exported.closed
+
+
+@pytest.mark.parametrize("kind, model", [("features", "yolo11n-pose"), ("hierarchy", "yolo11n-pose"),
+                                         ("gradcam", "yolo11n-pose"), ("gradcam", "efficientnet-lite0"),
+                                         ("fgsm", "efficientnet-lite0")])
+def test_views_do_their_model_work_in_infer_and_only_draw_in_the_step(kind, model):
+    # the pipeline runs the step on its draw thread while the next frame infers: it must not touch the model
+    runner = build_small_runner(kind, model)
+    passes = []
+    counter = runner.adapter.torch_module.register_forward_pre_hook(lambda *_: passes.append(1))
+    try:
+        frame = small_frame(4)
+        step = runner.infer(frame, 0)
+        after_infer = len(passes)
+        out = step()
+        assert after_infer >= 1 and len(passes) == after_infer
+        assert out.image.shape == frame.image.shape and out.extras["view"] == kind
+        assert out.result is not None and out.result.frame_index == 4
+    finally:
+        counter.remove()
+        runner.close()

@@ -105,9 +105,13 @@ class Pipeline:
 
     def _apply_pending(self) -> None:
         with self._lock:
+            if not self._pending:
+                return
+        # A frame still being drawn may use a runner about to close. If its drawing failed, that is raised here
+        # and the swap waits for the next frame.
+        self._wait_for_draw()
+        with self._lock:
             pending, self._pending = self._pending, {}
-        if pending:
-            self._wait_for_draw(reraise=False)  # a frame still being drawn may use a runner about to close
         for index, runner in pending.items():
             while len(self._runners) <= index:
                 self._runners.append(None)
@@ -121,6 +125,7 @@ class Pipeline:
 
     def process(self, frame: Frame) -> FrameOutput:
         """Run the visible panes on `frame`, draw their HUDs and compose them. A pane that fails shows why."""
+        self._wait_for_draw()  # after a `submit`: one frame drawn at a time, in order
         return self.draw(self.infer(frame))
 
     def infer(self, frame: Frame) -> InferredFrame:

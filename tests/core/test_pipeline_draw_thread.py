@@ -151,3 +151,34 @@ def test_runners_without_a_drawing_step_still_work_through_the_draw_thread():
     outputs = list(pipeline.stream(make_frame(i) for i in range(3)))
     assert [o.frame_index for o in outputs] == [0, 1, 2] and outputs[2].panes[0].label == "one-phase"
     pipeline.close()
+
+
+def test_a_swap_waits_out_a_failed_drawing_and_then_takes_effect():
+    old, new = TwoPhaseRunner(), TwoPhaseRunner()
+    pipeline = Pipeline([old], hud=False)
+
+    def broken(_output):
+        raise OSError("disk full")
+
+    pipeline.submit(make_frame(0), broken)
+    pipeline.swap_runner(0, new)
+    with pytest.raises(OSError, match="disk full"):  # reported once, at the next frame...
+        pipeline.submit(make_frame(1), lambda _o: None)
+    assert not old.closed
+    outputs = list(pipeline.stream([make_frame(2)]))  # ...and the swap happens on the one after
+    assert old.closed and [i for i, _ in new.inferred] == [2] and outputs[0].frame_index == 2
+    pipeline.close()
+
+
+def test_process_after_submit_draws_in_order_not_beside_the_frame_in_flight():
+    runner = TwoPhaseRunner()
+    pipeline = Pipeline([runner], hud=False)
+    runner.release.clear()
+    outputs = []
+    pipeline.submit(make_frame(0), outputs.append)
+    assert runner.drawing.wait(5)
+    threading.Timer(0.1, runner.release.set).start()
+    out = pipeline.process(make_frame(1))
+    assert [o.frame_index for o in outputs] == [0] and out.frame_index == 1
+    assert [i for i, _ in runner.drawn] == [0, 1]
+    pipeline.close()

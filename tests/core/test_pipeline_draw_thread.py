@@ -55,13 +55,19 @@ class TwoPhaseRunner:
         self.closed = True
 
 
-def test_each_frame_is_drawn_on_the_draw_thread_while_the_next_one_infers():
+def frame_zero_held_in_drawing():
+    """A one-pane pipeline whose frame 0 has been submitted and is held in its drawing step (`release` lets it go)."""
     runner = TwoPhaseRunner()
     pipeline = Pipeline([runner], hud=False)
     runner.release.clear()
     outputs = []
     pipeline.submit(make_frame(0), outputs.append)
-    assert runner.drawing.wait(5)  # frame 0 is being drawn...
+    assert runner.drawing.wait(5)
+    return runner, pipeline, outputs
+
+
+def test_each_frame_is_drawn_on_the_draw_thread_while_the_next_one_infers():
+    runner, pipeline, outputs = frame_zero_held_in_drawing()  # frame 0 is being drawn...
     inferring = threading.Thread(target=pipeline.submit, args=(make_frame(1), outputs.append))
     inferring.start()
     for _ in range(200):  # ...while frame 1 infers
@@ -171,12 +177,7 @@ def test_a_swap_waits_out_a_failed_drawing_and_then_takes_effect():
 
 
 def test_process_after_submit_draws_in_order_not_beside_the_frame_in_flight():
-    runner = TwoPhaseRunner()
-    pipeline = Pipeline([runner], hud=False)
-    runner.release.clear()
-    outputs = []
-    pipeline.submit(make_frame(0), outputs.append)
-    assert runner.drawing.wait(5)
+    runner, pipeline, outputs = frame_zero_held_in_drawing()
     threading.Timer(0.1, runner.release.set).start()
     out = pipeline.process(make_frame(1))
     assert [o.frame_index for o in outputs] == [0] and out.frame_index == 1

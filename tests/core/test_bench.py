@@ -28,7 +28,7 @@ def test_quick_bench_measures_baseline_pipeline_and_recording_on_the_same_frames
 
 @pytest.mark.slow
 def test_live_latency_is_frame_age_when_drawn_beside_that_runs_own_inference():
-    from desktop_app.core.bench import measure_live_latency
+    from desktop_app.core.latency import measure_live_latency
     from desktop_app.core.models.base import PredictOptions
     from desktop_app.core.pipeline import PaneSpec
 

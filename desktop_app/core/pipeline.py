@@ -138,8 +138,13 @@ class Pipeline:
         if pool is None:
             steps = tuple(self._infer_pane(runner, frame, i, stage_ms) for i, runner in enumerate(runners))
         else:
-            futures = [pool.submit(self._infer_pane, r, frame, i, stage_ms) for i, r in enumerate(runners)]
-            steps = tuple(future.result() for future in futures)
+            # panes on runtimes that take every core run alone, one after another; the others side by side
+            found: dict[int, PaneOutput | FinishPane] = {
+                i: self._infer_pane(r, frame, i, stage_ms) for i, r in enumerate(runners) if _takes_every_core(r)}
+            futures = {i: pool.submit(self._infer_pane, r, frame, i, stage_ms)
+                       for i, r in enumerate(runners) if i not in found}
+            found.update((i, future.result()) for i, future in futures.items())
+            steps = tuple(found[i] for i in range(len(runners)))
         return InferredFrame(frame, layout, runners, steps, stage_ms)
 
     def draw(self, inferred: InferredFrame) -> FrameOutput:
@@ -249,10 +254,12 @@ class Pipeline:
         return replace(output, image=image)
 
     def _pool_for(self, runners: Sequence[PaneRunner | None]) -> ThreadPoolExecutor | None:
-        """A thread pool when two or more panes can run at once (all on the CPU, a free core each), else None."""
-        if len(runners) < 2 or not all(_runs_on_cpu(r) for r in runners):
+        """A thread pool when two or more panes can run at once (all on the CPU, a free core each, not on a
+        runtime that takes every core), else None."""
+        if not all(_runs_on_cpu(r) for r in runners):
             return None
-        workers = min(len(runners), parallel_pane_slots(runners))
+        shared = [r for r in runners if not _takes_every_core(r)]
+        workers = min(len(shared), parallel_pane_slots())
         if workers < 2:
             return None
         if self._pool is None or self._pool_workers != workers:
@@ -288,30 +295,26 @@ def _failed(runner: PaneRunner, frame: Frame, index: int, exc: Exception) -> Pan
     return PaneOutput(index, image, None, runner.label, error=str(exc))
 
 
-#: Runtimes whose one inference uses every core (OpenVINO's latency hint; ONNX Runtime's default thread pool).
-_ALL_CORE_BACKENDS = ("openvino", "onnx")
+def parallel_pane_slots() -> int:
+    """How many CPU panes may infer at once: the cores over PyTorch's intra-op threads per model (one here:
+    Ultralytics gives it cores - 1). Panes on OpenVINO or ONNX Runtime are not counted: one inference there takes
+    every core, so they run alone (`_takes_every_core`).
 
-
-def parallel_pane_slots(runners: Sequence[PaneRunner | None] = ()) -> int:
-    """How many CPU panes may infer at once: the cores over the threads one of these panes' models computes on.
-
-    PyTorch models use its intra-op threads (one here: Ultralytics gives it cores - 1); OpenVINO and ONNX Runtime
-    take every core for one inference, so their panes run in turn (measured: four OpenVINO panes at imgsz 320
-    ran 41.0 FPS two at a time and 46.8 FPS in turn). Only asked of PyTorch once a model has imported it:
-    importing torch here would hold the GIL for over a second on the thread that paints the first frames, and
-    without a model there is nothing to run in parallel.
+    Only asked of PyTorch once a model has imported it: importing torch here would hold the GIL for over a
+    second on the thread that paints the first frames, and without a model there is nothing to run in parallel.
     """
     torch = sys.modules.get("torch")
     if torch is None:
         return 1
-    cores = os.cpu_count() or 1
-    threads = max([torch.get_num_threads()] + [cores for r in runners if _backend(r) in _ALL_CORE_BACKENDS])
-    return max(1, cores // max(1, threads))
+    return max(1, (os.cpu_count() or 1) // max(1, torch.get_num_threads()))
 
 
-def _backend(runner: PaneRunner | None) -> str:
+def _takes_every_core(runner: PaneRunner | None) -> bool:
+    """True for a pane whose runtime uses every core for one inference (OpenVINO's latency hint, ONNX Runtime's
+    default thread pool): two at once, or one beside PyTorch panes, only fight over the cores (four OpenVINO
+    panes at imgsz 320 ran 41.0 FPS two at a time and 46.8 FPS in turn)."""
     info = getattr(getattr(runner, "adapter", None), "info", None)
-    return str(getattr(info, "backend", "")).lower()
+    return str(getattr(info, "backend", "")).lower() in ("openvino", "onnx")
 
 
 def _runs_on_cpu(runner: PaneRunner | None) -> bool:

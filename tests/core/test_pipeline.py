@@ -282,17 +282,32 @@ def test_composing_panes_before_any_model_loads_does_not_import_torch():
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("backends, slots", [(("torch", "torch"), 2), (("torch", "openvino"), 1), (("onnx",), 1)])
-def test_panes_on_runtimes_that_take_every_core_infer_in_turn(monkeypatch, backends, slots):
-    import torch
+def test_panes_on_runtimes_that_take_every_core_infer_alone_and_the_others_side_by_side(monkeypatch):
+    import threading
 
-    from desktop_app.core.pipeline import parallel_pane_slots
+    from desktop_app.core import pipeline as pipeline_module
 
-    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
-    runners = []
-    for backend in backends:
-        detector = FakeDetector(backend)
-        detector.info = ModelInfo(backend, Task.DETECT, {0: "person"}, "cpu", backend=backend)
-        runners.append(ModelPane(detector))
-    assert parallel_pane_slots(runners) == slots
+    monkeypatch.setattr(pipeline_module, "parallel_pane_slots", lambda: 2)
+    running, overlaps = [], []
+
+    class Tracked(MeetingDetector):
+        def predict(self, frame, options):
+            running.append(self.info.backend)
+            overlaps.append(tuple(running))
+            try:
+                return super().predict(frame, options)
+            finally:
+                running.remove(self.info.backend)
+
+    barrier = threading.Barrier(2, timeout=10)  # the two PyTorch panes must meet: side by side
+    panes = [Tracked(barrier, name="torch-a"), Tracked(None, name="openvino"), Tracked(barrier, name="torch-b")]
+    panes[1].info = ModelInfo("openvino", Task.DETECT, {0: "person"}, "cpu", backend="openvino")
+    pipeline = Pipeline([ModelPane(d) for d in panes], Layout.FOUR)
+    try:
+        out = pipeline.process(make_frame(3))
+    finally:
+        pipeline.close()
+    assert [p.result.frame_index for p in out.panes[:3]] == [3, 3, 3]
+    assert all(t.startswith("cnnlens-pane") for d in (panes[0], panes[2]) for t in d.threads)
+    assert panes[1].threads == [threading.current_thread().name]
+    assert ("openvino",) in overlaps and not any("openvino" in o and len(o) > 1 for o in overlaps)

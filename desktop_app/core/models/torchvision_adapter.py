@@ -91,11 +91,10 @@ class TorchvisionClassifier(ModelAdapter):
         self._device = select_device(device)
         prepare_device(self._device)
         self._half = precision_for(self._device) == "fp16"
-        self._resize_size = resize_size
-        self._crop_size = crop_size
-        self._interpolation = _CV2_INTERPOLATION.get(interpolation, cv2.INTER_LINEAR)
-        #: The input convention, for views that prepare frames themselves and map results back onto the frame.
-        self.input_convention = CenterCropInput(resize_size, crop_size, tuple(mean), tuple(std), self._interpolation)
+        #: The input convention (`preprocess` follows it; views that prepare frames themselves and map results
+        #: back onto the frame read it).
+        self.input_convention = CenterCropInput(resize_size, crop_size, tuple(mean), tuple(std),
+                                                _CV2_INTERPOLATION.get(interpolation, cv2.INTER_LINEAR))
         dtype = torch.float16 if self._half else torch.float32
         self._mean = torch.tensor(mean, dtype=dtype, device=self._device).view(1, 3, 1, 1) * 255.0
         self._inv_std = 1.0 / (torch.tensor(std, dtype=dtype, device=self._device).view(1, 3, 1, 1) * 255.0)
@@ -112,13 +111,15 @@ class TorchvisionClassifier(ModelAdapter):
     def preprocess(self, image_bgr: np.ndarray) -> torch.Tensor:
         """The (1, 3, crop, crop) normalised RGB tensor on the model's device for a BGR frame."""
         h, w = image_bgr.shape[:2]
-        scale = self._resize_size / min(h, w)
-        size = (max(self._crop_size, round(w * scale)), max(self._crop_size, round(h * scale)))
+        convention = self.input_convention
+        crop_size = convention.crop_size
+        scale = convention.resize_size / min(h, w)
+        size = (max(crop_size, round(w * scale)), max(crop_size, round(h * scale)))
         # INTER_AREA when shrinking plays the part of torchvision's antialiasing; otherwise the weights' own mode.
-        resized = cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA if scale < 1 else self._interpolation)
-        top = (size[1] - self._crop_size) // 2
-        left = (size[0] - self._crop_size) // 2
-        crop = resized[top:top + self._crop_size, left:left + self._crop_size, ::-1]  # BGR -> RGB
+        resized = cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA if scale < 1 else convention.interpolation)
+        top = (size[1] - crop_size) // 2
+        left = (size[0] - crop_size) // 2
+        crop = resized[top:top + crop_size, left:left + crop_size, ::-1]  # BGR -> RGB
         tensor = torch.from_numpy(np.ascontiguousarray(crop)).to(self._device, non_blocking=True)
         tensor = tensor.permute(2, 0, 1).unsqueeze(0).to(self._mean.dtype)
         return (tensor - self._mean) * self._inv_std

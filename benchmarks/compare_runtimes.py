@@ -98,7 +98,8 @@ def compare(reference_results, results) -> dict:
                "confidence_diff_mean": statistics.fmean(confidence) if confidence else None,
                "confidence_diff_max": max(confidence) if confidence else None}
     if keypoint_px:
-        summary.update(keypoint_px_mean=statistics.fmean(keypoint_px), keypoint_px_median=statistics.median(keypoint_px),
+        summary.update(keypoint_px_mean=statistics.fmean(keypoint_px),
+                       keypoint_px_median=statistics.median(keypoint_px),
                        keypoint_px_p95=float(np.percentile(keypoint_px, 95)), keypoint_px_max=max(keypoint_px))
     return summary
 

@@ -75,8 +75,8 @@ class InferenceWorker(threading.Thread):
     """Runs the pipeline on the newest frame of the current feed, on its own thread.
 
     Every method except `run` may be called from any thread; they take effect between two frames.
-    `on_output()` is called (on the pipeline's draw thread) when the slot went from empty to full; `on_error(message)` when a
-    frame failed unexpectedly (the worker carries on with the next frame).
+    `on_output()` is called (on the pipeline's draw thread) when the slot went from empty to full;
+    `on_error(message)` when a frame failed unexpectedly (the worker carries on with the next frame).
     """
 
     def __init__(self, pipeline: Pipeline, slot: OutputSlot, on_output: Callable[[], None],

@@ -13,7 +13,6 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,7 @@ import cv2
 import numpy as np
 
 from desktop_app.core.errors import RecordingError
+from desktop_app.core.h264 import TIME_BASE, open_h264_stream, pick_h264_encoder
 from desktop_app.core.outputs import check_writable_folder, unique_output_path, write_png
 from desktop_app.core.threads import yield_to_live_path
 
@@ -31,18 +31,9 @@ __all__ = ["Recorder", "RecordingSummary", "pick_h264_encoder", "unique_output_p
 
 log = logging.getLogger(__name__)
 
-#: Presentation timestamps are counted in 1/90000 s, the MPEG clock: fine enough for any capture rate.
-TIME_BASE = Fraction(1, 90_000)
 # A timestamp that goes back by more than this is a clock restart (new source), not jitter.
 _CLOCK_RESET_S = 0.5
-# Preferred first: software x264 is everywhere and best; the others are platform hardware encoders.
-_H264_ENCODERS = (
-    "libx264", "h264_videotoolbox", "h264_mf", "h264_nvenc", "h264_qsv", "h264_amf", "h264_vaapi",
-    "libopenh264", "h264_v4l2m2m",
-)
-_FRAGMENTED_MP4 = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"}
 _STOP = object()
-_encoder_cache: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,29 +45,6 @@ class RecordingSummary:
     frames_skipped: int
     duration_s: float
     error: str | None
-
-
-def pick_h264_encoder() -> str:
-    """The best H.264 encoder this PyAV build can open (libx264 when present); `RecordingError` if none."""
-    global _encoder_cache
-    if _encoder_cache is not None:
-        return _encoder_cache
-    import av
-
-    for name in _H264_ENCODERS:
-        if name not in av.codecs_available:
-            continue
-        try:
-            context = av.CodecContext.create(name, "w")
-            context.width, context.height, context.pix_fmt = 64, 64, "yuv420p"
-            context.time_base = TIME_BASE
-            context.open()
-        except Exception as error:  # noqa: BLE001 - hardware encoders fail in many ways when absent
-            log.debug("H.264 encoder %s unusable: %s", name, error)
-            continue
-        _encoder_cache = name
-        return name
-    raise RecordingError("This installation of PyAV has no working H.264 encoder (install the 'av' wheel)")
 
 
 class Recorder:
@@ -305,29 +273,10 @@ class Recorder:
         return None
 
     def _start(self, width: int, height: int) -> None:
-        import av
-
         self._size_wh = (width, height)
-        container = av.open(str(self.path), mode="w", format="mp4", options=dict(_FRAGMENTED_MP4))
-        options = {}
-        if self.encoder == "libx264":
-            # zerolatency: no lookahead or B-frames, so each frame reaches the file within a fragment.
-            # threads: half the cores, so encoding never competes with inference for all of them (on 2 cores,
-            # x264's automatic threading cost the live pipeline ~18 % of its frame rate).
-            options = {"preset": self.preset, "tune": "zerolatency", "threads": str(encoder_threads())}
-            if self.bitrate is None:
-                options["crf"] = str(self.crf)
-        stream = container.add_stream(self.encoder, rate=Fraction(self.fps_hint).limit_denominator(1001),
-                                      options=options)
-        # H.264 in yuv420p needs even dimensions: odd frames get one replicated pixel row/column.
-        stream.width, stream.height = width + width % 2, height + height % 2
-        stream.pix_fmt = "yuv420p"
-        stream.time_base = TIME_BASE
-        stream.codec_context.time_base = TIME_BASE
-        stream.codec_context.gop_size = max(1, round(self.fps_hint * self.keyframe_interval_s))
-        if self.bitrate is not None or self.encoder != "libx264":
-            stream.codec_context.bit_rate = self.bitrate or _default_bitrate(width, height, self.fps_hint)
-        self._container, self._stream = container, stream
+        self._container, self._stream = open_h264_stream(
+            self.path, self.encoder, width, height, fps=self.fps_hint, keyframe_interval_s=self.keyframe_interval_s,
+            preset=self.preset, crf=self.crf, bitrate=self.bitrate)
         log.info("Recording %dx%d H.264 (%s) to %s", width, height, self.encoder, self.path)
 
     def _fit(self, image: np.ndarray) -> np.ndarray:
@@ -373,7 +322,6 @@ class Recorder:
             except queue.Empty:
                 break
 
-
     def _cut_partial_fragment(self) -> None:
         """After a write error (disk full), drop the half-written fragment so the file ends cleanly."""
         try:
@@ -390,13 +338,3 @@ def _letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
     left, top = (width - new_w) // 2, (height - new_h) // 2
     return cv2.copyMakeBorder(resized, top, height - new_h - top, left, width - new_w - left,
                               cv2.BORDER_CONSTANT, value=(0, 0, 0))
-
-
-def encoder_threads() -> int:
-    """Encoder threads: half the machine's cores, at least one."""
-    return max(1, (os.cpu_count() or 2) // 2)
-
-
-def _default_bitrate(width: int, height: int, fps: float) -> int:
-    """About 0.1 bit per pixel per frame: good quality for hardware encoders that have no CRF mode."""
-    return int(max(1_000_000, width * height * fps * 0.1))

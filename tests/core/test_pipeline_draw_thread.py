@@ -183,3 +183,50 @@ def test_process_after_submit_draws_in_order_not_beside_the_frame_in_flight():
     assert [o.frame_index for o in outputs] == [0] and out.frame_index == 1
     assert [i for i, _ in runner.drawn] == [0, 1]
     pipeline.close()
+
+
+class BarrierRunner(TwoPhaseRunner):
+    """Draws a flat colour of its own, and meets the other panes' drawings at a barrier when given one."""
+
+    def __init__(self, value, barrier=None):
+        super().__init__()
+        self.value, self.barrier = value, barrier
+
+    def infer(self, frame, pane_index):
+        draw = super().infer(frame, pane_index)
+
+        def draw_flat():
+            output = draw()
+            if self.barrier is not None:
+                self.barrier.wait(5)  # raises BrokenBarrierError unless all four panes draw at the same time
+            return PaneOutput(pane_index, np.full_like(output.image, self.value), output.result, self.label)
+
+        return draw_flat
+
+
+def test_the_panes_of_a_frame_draw_side_by_side_each_into_its_own_cell(monkeypatch):
+    monkeypatch.setattr("desktop_app.core.pipeline.os.cpu_count", lambda: 16)  # a GPU host's CPU
+    barrier = threading.Barrier(4)
+    runners = [BarrierRunner(value, barrier) for value in (10, 80, 160, 240)]
+    pipeline = Pipeline(runners, Layout.FOUR, hud=False)
+    [output] = list(pipeline.stream([make_frame(0, 120, 160)]))
+    pipeline.close()
+    threads = {name for runner in runners for _, name in runner.drawn}
+    assert len(threads) == 4 and all(name.startswith("cnnlens-draw-pane") for name in threads)
+    from desktop_app.core.render import pane_rects
+
+    composed = output.composed
+    for rect, value in zip(pane_rects(Layout.FOUR, (composed.shape[1], composed.shape[0])), (10, 80, 160, 240)):
+        centre = composed[rect.y + rect.h // 2, rect.x + rect.w // 2]
+        assert (centre == value).all()
+    assert output.stage_ms["compose"] > 0.0
+
+
+def test_on_two_cores_the_panes_draw_in_turn_on_the_draw_thread(monkeypatch):
+    monkeypatch.setattr("desktop_app.core.pipeline.os.cpu_count", lambda: 2)
+    runners = [BarrierRunner(value) for value in (10, 80, 160, 240)]
+    pipeline = Pipeline(runners, Layout.FOUR, hud=False)
+    outputs = list(pipeline.stream([make_frame(0, 120, 160), make_frame(1, 120, 160)]))
+    pipeline.close()
+    assert len(outputs) == 2
+    assert {name for runner in runners for _, name in runner.drawn} == {"cnnlens-draw_0"}

@@ -21,15 +21,17 @@ from desktop_app.core.render.masks import draw_masks, draw_masks_into
 from desktop_app.core.render.pose import COCO_KEYPOINTS, COCO_SKELETON, draw_pose, draw_pose_into
 from desktop_app.core.render.style import DEFAULT_STYLE, ColorBy, Corner, RenderStyle, clear_of
 from desktop_app.core.render.text import ascii_safe, draw_label
-from desktop_app.core.render.tiling import Layout, Rect, letterbox_rect, pane_at, pane_rects, tile
+from desktop_app.core.render.tiling import (Layout, Rect, composed_canvas, letterbox_rect, pane_at, pane_rects,
+                                           paste_into, tile)
 
 __all__ = [
     "COCO_KEYPOINTS", "COCO_SKELETON", "DEFAULT_STYLE", "PALETTE", "UNTRAINED_TEXT",
     "BannerLevel", "ColorBy", "Colormap", "Corner", "Edge", "Layout", "Rect", "RenderStyle",
-    "annotate", "ascii_safe", "box_label", "class_color", "clear_of", "colorize", "detection_colors", "draw_banner",
+    "annotate", "ascii_safe", "box_label", "class_color", "clear_of", "colorize", "composed_canvas", "detection_colors",
+    "draw_banner",
     "draw_banner_into", "draw_boxes", "draw_boxes_into", "draw_classification", "draw_classification_into",
     "draw_detections_into",
     "draw_hud", "hud_rect", "draw_label", "draw_masks", "draw_masks_into", "draw_pose", "draw_pose_into",
     "letterbox_rect",
-    "overlay_heatmap", "pane_at", "pane_rects", "readable_text_color", "tile", "track_color",
+    "overlay_heatmap", "pane_at", "pane_rects", "paste_into", "readable_text_color", "tile", "track_color",
 ]

@@ -108,6 +108,39 @@ def _draw_empty_cell(canvas: np.ndarray, cell: Rect) -> None:
     draw_text_into(canvas, NO_PANE_TEXT, origin, EMPTY_HINT_COLOR, scale)
 
 
+def composed_canvas(layout: Layout | int, out_wh: tuple[int, int],
+                    gap_px: int = 2) -> tuple[np.ndarray, tuple[Rect, ...]]:
+    """A new composed frame of `out_wh` filled with the gap colour, and the cell of each pane in it."""
+    cells = pane_rects(layout, out_wh, gap_px)
+    out = np.empty((int(out_wh[1]), int(out_wh[0]), 3), np.uint8)
+    fill_into(out, GAP_COLOR)
+    return out, cells
+
+
+def paste_into(out: np.ndarray, cell: Rect, image: np.ndarray | None) -> None:
+    """Letterbox `image` into `cell` of `out` in place (aspect kept, black bars); None draws an empty cell.
+
+    Touches only that cell, so the panes of one frame can be pasted from several threads at once."""
+    if image is None:
+        _draw_empty_cell(canvas=out, cell=cell)
+        return
+    check_image(image)
+    ih, iw = image.shape[:2]
+    target = letterbox_rect((iw, ih), cell)
+    if (target.w, target.h) != (cell.w, cell.h):
+        fill_into(out[cell.y:cell.y + cell.h, cell.x:cell.x + cell.w], LETTERBOX_COLOR)
+    dst = out[target.y:target.y + target.h, target.x:target.x + target.w]
+    if (target.w, target.h) == (iw, ih):
+        dst[:] = image
+        return
+    # INTER_AREA only where linear would alias (below half size); it costs ~10x more per pixel.
+    heavy_shrink = target.w * 2 < iw
+    resized = cv2.resize(image, (target.w, target.h), dst=dst,
+                         interpolation=cv2.INTER_AREA if heavy_shrink else cv2.INTER_LINEAR)
+    if resized is not dst:  # cv2 wrote elsewhere; resizing straight into the cell is only a saving
+        dst[:] = resized
+
+
 def tile(
     images: Sequence[np.ndarray | None],
     layout: Layout | int,
@@ -131,29 +164,10 @@ def tile(
         if layout is Layout.ONE and images and images[0] is not None and not titles:
             return images[0]  # one pane at its own size: composing would only copy it
         out_wh = _default_out_wh(images, layout, gap_px)
-    cells = pane_rects(layout, out_wh, gap_px)
-    out = np.empty((int(out_wh[1]), int(out_wh[0]), 3), np.uint8)
-    fill_into(out, GAP_COLOR)
+    out, cells = composed_canvas(layout, out_wh, gap_px)
     title_scale = max(0.35, min(cells[0].w, cells[0].h) / 1200.0)
-
     for index, cell in enumerate(cells):
-        img = images[index] if index < len(images) else None
-        if img is None:
-            _draw_empty_cell(canvas=out, cell=cell)
-        else:
-            fill_into(out[cell.y:cell.y + cell.h, cell.x:cell.x + cell.w], LETTERBOX_COLOR)
-            ih, iw = img.shape[:2]
-            target = letterbox_rect((iw, ih), cell)
-            dst = out[target.y:target.y + target.h, target.x:target.x + target.w]
-            if (target.w, target.h) == (iw, ih):
-                dst[:] = img
-            else:
-                # INTER_AREA only where linear would alias (below half size); it costs ~10x more per pixel.
-                heavy_shrink = target.w * 2 < iw
-                resized = cv2.resize(img, (target.w, target.h), dst=dst,
-                                     interpolation=cv2.INTER_AREA if heavy_shrink else cv2.INTER_LINEAR)
-                if resized is not dst:  # cv2 wrote elsewhere; resizing straight into the cell is only a saving
-                    dst[:] = resized
+        paste_into(out, cell, images[index] if index < len(images) else None)
         title = titles[index] if titles is not None and index < len(titles) else None
         if title:
             cell_view = out[cell.y:cell.y + cell.h, cell.x:cell.x + cell.w]

@@ -13,7 +13,9 @@ class Frame:
 
     `image` is (H, W, 3) uint8, BGR, C-contiguous. `frame_index` counts from 0 per source; `timestamp_s` is the
     capture time in seconds on the source's clock: the presentation time for files, seconds since the source
-    opened for live sources. Consumers use both to drop stale data and to time recordings.
+    opened for live sources. Consumers use both to drop stale data and to time recordings. Nobody writes into
+    `image` once the frame is made: a frame is drawn while the next one is captured and inferred, and its resized
+    copy for display is cached (`render.canvas.canvas_at`).
     """
 
     image: np.ndarray

@@ -5,7 +5,7 @@ it produces for a frame (`PaneOutput`; `FrameOutput` for all panes), and the HUD
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Protocol
 
 import numpy as np
@@ -14,7 +14,7 @@ from desktop_app.core.frames import Frame
 from desktop_app.core.models.base import ModelAdapter, PredictOptions
 from desktop_app.core.models.results import StageTimes, TaskResult
 from desktop_app.core.models.tasks import Task
-from desktop_app.core.render import UNTRAINED_TEXT, RenderStyle, annotate, clear_of, draw_banner_into
+from desktop_app.core.render import UNTRAINED_TEXT, RenderStyle, annotate, annotate_at, clear_of, draw_banner_into
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,8 @@ class PaneSpec:
 
 @dataclass(frozen=True, slots=True)
 class PaneOutput:
-    """What one pane produced for one frame: the annotated image (BGR, frame resolution) and its numbers."""
+    """What one pane produced for one frame: the annotated image (BGR; at frame resolution, or smaller at the size
+    the composed view shows it, see `ModelPane.display_wh`) and its numbers."""
 
     pane_index: int
     image: np.ndarray
@@ -74,6 +75,8 @@ class FrameOutput:
     panes: tuple[PaneOutput, ...]
     composed: np.ndarray
     stage_ms: dict
+    #: The captured frame's size; panes drawn smaller than it (see `ModelPane.display_wh`) scale their text by it.
+    frame_wh: tuple[int, int] = (0, 0)
 
 
 #: The second half of a pane's work on one frame: drawing what its first half computed. The pipeline runs it on
@@ -108,17 +111,25 @@ class ModelPane:
         #: Overlay style; None sizes text from the frame. The GUI sets a text scale that stays readable when
         #: the pane is shown small (2 or 4 panes in a window).
         self.style: RenderStyle | None = None
-        #: Where the pipeline draws this pane's HUD (frame pixels), so labels are placed clear of it.
+        #: Where the pipeline draws this pane's HUD (pane pixels), so labels are placed clear of it.
         self.keep_clear: tuple[int, int, int, int] | None = None
+        #: The size the composed view shows this pane at when that is smaller than the frame (2 or 4 panes, or a
+        #: frame over full HD): the pipeline sets it, and the pane draws at that size. None: at frame size.
+        self.display_wh: tuple[int, int] | None = None
 
     def infer(self, frame: Frame, pane_index: int) -> FinishPane:
         """Predict on `frame` now; the step returned draws the result (on the pipeline's draw thread)."""
         result = self.adapter.predict(frame, self.options)
         style, untrained, label = clear_of(self.style, self.keep_clear), self.adapter.info.untrained, self.label
+        display_wh = self.display_wh
+        if display_wh is not None:
+            style = scaled_text(style, display_wh[1] / frame.image.shape[0])
 
         def draw() -> PaneOutput:
             started = time.perf_counter()
-            image = annotate(frame.image, result, style)  # a fresh canvas
+            # a fresh canvas: the frame, or the frame resized to how it is shown (drawn there, not shrunk after)
+            image = annotate(frame.image, result, style) if display_wh is None else annotate_at(
+                frame.image, result, display_wh, style)
             if untrained:
                 draw_banner_into(image, UNTRAINED_TEXT, "warning")
             render_ms = (time.perf_counter() - started) * 1000.0
@@ -131,6 +142,14 @@ class ModelPane:
 
     def close(self) -> None:
         self.adapter.close()
+
+
+def scaled_text(style: RenderStyle | None, factor: float) -> RenderStyle | None:
+    """`style` for a pane drawn `factor` times its frame's size: a text scale chosen for the frame (the GUI sizes
+    it for the screen) shrinks with it, so every pane's text shows at the same size on screen."""
+    if style is None or style.text_scale is None or factor == 1.0:
+        return style
+    return replace(style, text_scale=style.text_scale * factor)
 
 
 def hud_lines(output: PaneOutput, info_line: str = "", fps: float | None = None) -> list[str]:

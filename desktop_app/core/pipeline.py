@@ -18,6 +18,7 @@ capture must not see another thread's launches).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -31,12 +32,13 @@ from typing import Callable, Iterable, Iterator, Sequence
 from desktop_app.core.errors import CnnLensError
 from desktop_app.core.frames import Frame
 from desktop_app.core.pane_types import (FinishPane, FrameOutput, ModelPane, PaneOutput, PaneRunner, PaneSpec,
-                                         RateMeter, hud_lines, runner_details)
-from desktop_app.core.render import Layout, composed_canvas, draw_banner, draw_hud, hud_rect, paste_into
+                                         RateMeter, hud_lines, runner_details, scaled_text)
+from desktop_app.core.render import (Layout, composed_canvas, draw_banner, draw_hud, hud_rect, letterbox_rect,
+                                    pane_rects, paste_into)
 
 __all__ = ["FinishPane", "FrameOutput", "InferredFrame", "MAX_COMPOSED_WH", "ModelPane", "PaneOutput", "PaneRunner",
-           "PaneSpec", "Pipeline", "RateMeter", "composed_size_wh", "hud_lines", "parallel_pane_slots",
-           "runner_details"]
+           "PaneSpec", "Pipeline", "RateMeter", "composed_size_wh", "display_sizes_wh", "hud_lines",
+           "parallel_pane_slots", "runner_details", "scaled_text"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,17 @@ def composed_size_wh(frame_wh: tuple[int, int], layout: Layout) -> tuple[int, in
     if layout is Layout.ONE and scale == 1.0:
         return None
     return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
+
+
+@functools.lru_cache(maxsize=16)
+def display_sizes_wh(frame_wh: tuple[int, int], layout: Layout) -> tuple[tuple[int, int] | None, ...]:
+    """Per pane, the size the composed view shows a frame of `frame_wh` at, where that is smaller than the frame;
+    None where it is shown at its own size."""
+    out_wh = composed_size_wh(frame_wh, layout)
+    if out_wh is None:
+        return (None,) * layout.value
+    shown = (letterbox_rect(frame_wh, cell) for cell in pane_rects(layout, out_wh))
+    return tuple((rect.w, rect.h) if rect.w < frame_wh[0] else None for rect in shown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +150,9 @@ class Pipeline:
         layout = self.layout
         stage_ms: dict[str, float] = {"inference": 0.0, "render": 0.0}
         runners = tuple(self._runners[i] if i < len(self._runners) else None for i in range(layout.value))
+        for runner, display_wh in zip(runners, display_sizes_wh(frame.resolution_wh, layout)):
+            if hasattr(runner, "display_wh"):  # task panes draw straight at the size they are shown
+                runner.display_wh = display_wh
         pool = self._pool_for(runners)
         if pool is None:
             steps = tuple(self._infer_pane(runner, frame, i, stage_ms) for i, runner in enumerate(runners))
@@ -182,7 +198,8 @@ class Pipeline:
         for pane_stages in stages:  # CPU time summed over panes, as for inference
             for key, value in pane_stages.items():
                 stage_ms[key] = stage_ms.get(key, 0.0) + value
-        return FrameOutput(frame.frame_index, frame.timestamp_s, tuple(outputs), composed, stage_ms)
+        return FrameOutput(frame.frame_index, frame.timestamp_s, tuple(outputs), composed, stage_ms,
+                           frame.resolution_wh)
 
     def _draw_pool_for(self, panes: int) -> ThreadPoolExecutor | None:
         """Threads that draw the panes of one frame side by side: one per pane, with a core left for inference.
@@ -277,8 +294,11 @@ class Pipeline:
         started = time.perf_counter()
         info = " · ".join(part for part in (runner_details(runner), self.info_line) if part)
         lines = hud_lines(output, info, meter.fps or None)
-        image = draw_hud(output.image, lines, scale=self.hud_scale)
-        self._hud_rects[index] = hud_rect(image.shape, lines, scale=self.hud_scale)
+        scale = self.hud_scale  # chosen for a frame-sized pane: a pane drawn smaller scales it down with it
+        if scale is not None and output.image.shape[0] != frame.image.shape[0]:
+            scale *= output.image.shape[0] / frame.image.shape[0]
+        image = draw_hud(output.image, lines, scale=scale)
+        self._hud_rects[index] = hud_rect(image.shape, lines, scale=scale)
         stage_ms["render"] += (time.perf_counter() - started) * 1000.0
         return replace(output, image=image)
 

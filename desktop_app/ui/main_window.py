@@ -151,10 +151,13 @@ class MainWindow(QMainWindow):
 
     def _on_painted(self, item: object, painted_s: float) -> None:
         self.session.note_painted(item, painted_s)
-        panes = getattr(getattr(item, "output", None), "panes", ())
+        output = getattr(item, "output", None)
+        panes = getattr(output, "panes", ())
         if panes:
             rows = 2 if len(panes) == 4 else 1
-            self.session.fit_text_to_display(panes[0].image.shape[0], self.frame_view.image_rect().height() / rows)
+            # Text is sized for a frame-sized pane; panes drawn smaller than their frame scale it down with them.
+            frame_h = output.frame_wh[1] or panes[0].image.shape[0]
+            self.session.fit_text_to_display(frame_h, self.frame_view.image_rect().height() / rows)
         if self.session.display_fps:
             self.status.set_speed(f"{self.session.display_fps:.1f} FPS · capture→display "
                                   f"{self.session.latency_ms:.0f} ms")

@@ -149,6 +149,36 @@ def test_four_panes_compose_into_the_bounded_size():
     assert out.composed.shape == (1080, 1920, 3)
 
 
+def test_task_panes_in_four_panes_draw_at_the_size_they_are_shown_and_land_there():
+    from desktop_app.core.pipeline import display_sizes_wh
+    from desktop_app.core.render import letterbox_rect, pane_rects
+
+    panes = [ModelPane(FakeDetector()) for _ in range(4)]
+    out = Pipeline(panes, Layout.FOUR, hud=False).process(make_frame(h=720, w=1280))
+    sizes = display_sizes_wh((1280, 720), Layout.FOUR)
+    assert all(size is not None and size[0] < 1280 for size in sizes)
+    for pane, size, cell in zip(out.panes, sizes, pane_rects(Layout.FOUR, (1920, 1080))):
+        assert pane.image.shape == (size[1], size[0], 3)  # drawn small, not drawn big and shrunk
+        shown = letterbox_rect((1280, 720), cell)
+        assert (shown.w, shown.h) == size
+        # the box (a quarter of the frame in from each side) is where the composed view shows it
+        x0 = shown.x + round(size[0] / 4)
+        box_column = out.composed[shown.y + size[1] // 2, x0 - 3:x0 + 4]
+        assert (np.abs(box_column.astype(int) - 90).max(axis=1) > 40).any()
+        assert (out.composed[shown.y + size[1] // 2, shown.x + 5] == 90).all()  # outside the box: the frame
+
+
+def test_one_pane_up_to_full_hd_draws_at_frame_size():
+    from desktop_app.core.pipeline import display_sizes_wh
+
+    assert display_sizes_wh((1280, 720), Layout.ONE) == (None,)
+    assert display_sizes_wh((640, 360), Layout.ONE) == (None,)
+    assert display_sizes_wh((3840, 2160), Layout.ONE) == ((1920, 1080),)  # a 4K frame is shown at full HD
+    pane = ModelPane(FakeDetector())
+    out = Pipeline([pane], Layout.ONE, hud=False).process(make_frame(h=720, w=1280))
+    assert out.panes[0].image.shape == (720, 1280, 3) and pane.display_wh is None
+
+
 @pytest.mark.parametrize("model, expected", [
     ("yolo11n", ("yolo11n", "torch")),
     ("yolo11n@openvino", ("yolo11n", "openvino")),
@@ -311,3 +341,21 @@ def test_panes_on_runtimes_that_take_every_core_infer_alone_and_the_others_side_
     assert all(t.startswith("cnnlens-pane") for d in (panes[0], panes[2]) for t in d.threads)
     assert panes[1].threads == [threading.current_thread().name]
     assert ("openvino",) in overlaps and not any("openvino" in o and len(o) > 1 for o in overlaps)
+
+
+def test_text_sized_for_the_frame_shrinks_with_a_pane_drawn_smaller():
+    from desktop_app.core.pipeline import scaled_text
+
+    def hud_height(layout, panes):
+        pipeline = Pipeline([ModelPane(FakeDetector()) for _ in range(panes)], layout)
+        pipeline.hud_scale = 1.0  # what the GUI chose for a frame-sized pane
+        for index in range(2):
+            pipeline.process(make_frame(index, h=720, w=1280))
+        x0, y0, x1, y1 = pipeline.runners[0].keep_clear
+        return y1 - y0
+
+    full, quarter = hud_height(Layout.ONE, 1), hud_height(Layout.FOUR, 4)
+    assert abs(quarter - full * 539 / 720) <= 3  # the same size on screen once the pane is shown
+    assert scaled_text(RenderStyle(text_scale=0.8), 0.5).text_scale == pytest.approx(0.4)
+    assert scaled_text(RenderStyle(), 0.5).text_scale is None  # sized from the canvas anyway
+    assert scaled_text(None, 0.5) is None

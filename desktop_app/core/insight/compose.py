@@ -5,7 +5,6 @@ back from pane pixels to frame pixels and tiles. Pure numpy/cv2, shared by every
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -15,7 +14,8 @@ import numpy as np
 from desktop_app.core.insight.preprocess import InputGeometry
 from desktop_app.core.insight.views import GridLayout
 from desktop_app.core.render.heatmap import Colormap, colorize
-from desktop_app.core.models.results import Detections, TaskResult
+from desktop_app.core.models.results import TaskResult
+from desktop_app.core.render.annotate import scaled_result
 from desktop_app.core.render.canvas import fill_into
 from desktop_app.core.render.style import Corner, RenderStyle
 from desktop_app.core.render.text import (
@@ -195,20 +195,9 @@ def region(canvas: np.ndarray, box: Box) -> np.ndarray:
 
 
 def scale_result(result: TaskResult, placement: Placement) -> TaskResult:
-    """`result` in the coordinates of the frame as placed on the pane (boxes, keypoints and masks scaled)."""
-    if not isinstance(result, Detections) or len(result) == 0:
-        return result
-    s = placement.scale
-    keypoints = None
-    if result.keypoints is not None:
-        keypoints = result.keypoints.copy()
-        keypoints[..., :2] *= s
-    mask = None
-    if result.mask is not None:
-        size = (placement.box.w, placement.box.h)
-        mask = np.stack([cv2.resize(m.view(np.uint8), size, interpolation=cv2.INTER_NEAREST) for m in result.mask])
-        mask = mask.astype(bool)
-    return dataclasses.replace(result, xyxy=result.xyxy * s, keypoints=keypoints, mask=mask)
+    """`result` in the coordinates of the frame as placed on the pane (boxes and keypoints scaled; masks keep
+    their resolution and are scaled by the mask renderer, over their own regions only)."""
+    return scaled_result(result, (placement.scale, placement.scale))
 
 
 def outline(canvas: np.ndarray, xyxy: Sequence[float], color=HIGHLIGHT, thickness: int = 2) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import deque
+
 import cv2
 import numpy as np
 
@@ -21,6 +24,43 @@ def new_canvas(image: np.ndarray) -> np.ndarray:
     """The one copy per frame that renderers draw on, so the caller's frame is never modified."""
     check_image(image)
     return np.array(image, dtype=np.uint8, order="C", copy=True)
+
+
+def resize_for_display(image: np.ndarray, size_wh: tuple[int, int], dst: np.ndarray | None = None) -> np.ndarray:
+    """`image` resized to `size_wh` (into `dst` when given): linear, or area averaging below half size, where
+    linear would alias (area costs ~10x more per pixel)."""
+    heavy_shrink = size_wh[0] * 2 < image.shape[1]
+    return cv2.resize(image, (int(size_wh[0]), int(size_wh[1])), dst=dst,
+                      interpolation=cv2.INTER_AREA if heavy_shrink else cv2.INTER_LINEAR)
+
+
+class _RecentResizes:
+    """The last few frames resized for display, so the panes that show one frame at one size (2 or 4 panes of a
+    layout) resize it once. Holding each source frame keeps its identity from being reused while cached."""
+
+    def __init__(self, capacity: int = 4) -> None:
+        self._lock = threading.Lock()
+        self._entries: deque[tuple[np.ndarray, tuple[int, int], np.ndarray]] = deque(maxlen=capacity)
+
+    def get(self, image: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:
+        with self._lock:  # panes drawing side by side wait for the one resize instead of each doing it
+            for source, size, resized in self._entries:
+                if source is image and size == size_wh:
+                    return resized
+            resized = resize_for_display(image, size_wh)
+            resized.setflags(write=False)
+            self._entries.append((image, size_wh, resized))
+            return resized
+
+
+_recent_resizes = _RecentResizes()
+
+
+def canvas_at(image: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:
+    """A new canvas: `image` resized to `size_wh` for display; each frame is resized once per size, however many
+    panes draw on it (then each gets its own copy)."""
+    check_image(image)
+    return np.array(_recent_resizes.get(image, (int(size_wh[0]), int(size_wh[1]))), order="C", copy=True)
 
 
 def clip_rect(x0: int, y0: int, x1: int, y1: int, width: int, height: int) -> tuple[int, int, int, int] | None:

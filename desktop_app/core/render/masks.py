@@ -57,6 +57,17 @@ def mask_regions(masks: np.ndarray, xyxy: np.ndarray | None, within_boxes: bool)
     return regions
 
 
+def _scaled_region(region: Region | None, scale_xy: tuple[float, float],
+                   canvas_hw: tuple[int, int]) -> Region | None:
+    """A region in mask pixels as the canvas pixels it covers (half-open), clipped; None when nothing is left."""
+    if region is None:
+        return None
+    (sx, sy), (height, width) = scale_xy, canvas_hw
+    x0, y0 = max(0, int(np.floor(region[0] * sx))), max(0, int(np.floor(region[1] * sy)))
+    x1, y1 = min(width, int(np.ceil(region[2] * sx))), min(height, int(np.ceil(region[3] * sy)))
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
 def draw_masks_into(
     canvas: np.ndarray,
     masks: np.ndarray,
@@ -70,15 +81,22 @@ def draw_masks_into(
     """Blend (n, H, W) bool `masks` onto `canvas` in place with (n, 3) BGR `colors` at opacity `alpha`.
 
     Where masks overlap, the earlier (more confident) one shows. `outline_px` > 0 also draws each outline.
+    Masks of another size than the canvas (a frame drawn smaller, e.g. in a 4-pane view) are scaled to it, each
+    only over its own region; `xyxy` is in canvas pixels.
     """
-    if masks.ndim != 3 or masks.shape[1:] != canvas.shape[:2]:
-        raise ValueError(f"masks must be (n, {canvas.shape[0]}, {canvas.shape[1]}) to match the frame, "
-                         f"got {masks.shape}")
+    if masks.ndim != 3 or masks.shape[1] < 1 or masks.shape[2] < 1:
+        raise ValueError(f"masks must be (n, H, W), got {masks.shape}")
     if len(masks) == 0:
         return
     if masks.dtype != np.bool_:
         masks = masks.astype(bool)
-    regions = mask_regions(masks, xyxy, within_boxes)
+    canvas_hw = canvas.shape[:2]
+    scale_xy = (canvas_hw[1] / masks.shape[2], canvas_hw[0] / masks.shape[1])
+    scaled = scale_xy != (1.0, 1.0)
+    if scaled and xyxy is not None:
+        xyxy = np.asarray(xyxy, np.float64) / np.array([*scale_xy, *scale_xy])
+    mask_areas = mask_regions(masks, xyxy, within_boxes)  # in mask pixels
+    regions = [_scaled_region(r, scale_xy, canvas_hw) for r in mask_areas] if scaled else mask_areas
     drawn = [i for i, r in enumerate(regions) if r is not None]
     if not drawn:
         return
@@ -102,7 +120,10 @@ def draw_masks_into(
     for k in range(len(drawn) - 1, -1, -1):
         x0, y0, x1, y1 = regions[drawn[k]]
         cell = index_map[y0 - uy0:y1 - uy0, x0 - ux0:x1 - ux0]
-        crop = masks[drawn[k], y0:y1, x0:x1].view(np.uint8)
+        mx0, my0, mx1, my1 = mask_areas[drawn[k]]
+        crop = masks[drawn[k], my0:my1, mx0:mx1].view(np.uint8)
+        if scaled:
+            crop = cv2.resize(crop, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)
         if kernel is None:
             cv2.copyTo(np.full(cell.shape, color_index[k], np.uint8), crop, cell)
             continue

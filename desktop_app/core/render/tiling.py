@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import NamedTuple
 
-import cv2
 import numpy as np
 
-from desktop_app.core.render.canvas import check_image, fill_into
+from desktop_app.core.render.canvas import check_image, fill_into, resize_for_display
 from desktop_app.core.render.colors import BGR, WHITE
 from desktop_app.core.render.text import draw_label_into, draw_text_into, fit_text_scale, measure_label
 
@@ -133,10 +132,7 @@ def paste_into(out: np.ndarray, cell: Rect, image: np.ndarray | None) -> None:
     if (target.w, target.h) == (iw, ih):
         dst[:] = image
         return
-    # INTER_AREA only where linear would alias (below half size); it costs ~10x more per pixel.
-    heavy_shrink = target.w * 2 < iw
-    resized = cv2.resize(image, (target.w, target.h), dst=dst,
-                         interpolation=cv2.INTER_AREA if heavy_shrink else cv2.INTER_LINEAR)
+    resized = resize_for_display(image, (target.w, target.h), dst=dst)
     if resized is not dst:  # cv2 wrote elsewhere; resizing straight into the cell is only a saving
         dst[:] = resized
 

@@ -75,3 +75,51 @@ def test_sizes_follow_the_frame(shape, line_width, text_scale):
     style = RenderStyle()
     assert style.line_width_px(shape) == line_width
     assert style.text_scale_for(shape) == pytest.approx(text_scale)
+
+
+def _segment_and_pose(make_detections, height, width, *, masks=True, keypoints=True):
+    mask_stack = np.zeros((2, height, width), bool)
+    mask_stack[0, 100:300, 200:400] = True
+    mask_stack[1, 50:150, 600:700] = True
+    points = np.zeros((2, 17, 3), np.float32)
+    points[:, :, 2] = 0.9
+    points[0, :, 0], points[0, :, 1] = np.linspace(210, 390, 17), np.linspace(110, 290, 17)
+    points[1, :, 0], points[1, :, 1] = np.linspace(610, 690, 17), np.linspace(60, 140, 17)
+    return make_detections([[200, 100, 400, 300], [600, 50, 700, 150]], class_id=[0, 5], task=Task.SEGMENT,
+                           mask=mask_stack if masks else None, keypoints=points if keypoints else None)
+
+
+@pytest.mark.parametrize("content", ["boxes", "masks", "pose", "all"])
+def test_drawing_at_the_shown_size_matches_drawing_big_and_shrinking(make_detections, content):
+    from desktop_app.core.render import annotate_at, resize_for_display
+
+    height, width, size = 720, 1280, (958, 539)
+    frame = np.random.default_rng(3).integers(60, 200, (height, width, 3), dtype=np.uint8)
+    det = _segment_and_pose(make_detections, height, width, masks=content in ("masks", "all"),
+                            keypoints=content in ("pose", "all"))
+    # text sizes round differently at two sizes; the geometry must agree
+    style = RenderStyle(show_labels=False, show_boxes=content in ("boxes", "all"))
+    small = annotate_at(frame, det, size, style)
+    shrunk = resize_for_display(annotate(frame, det, style), size)
+    plain = resize_for_display(frame, size)
+    assert small.shape == (539, 958, 3)
+    changed_small = (small != plain).any(axis=2)
+    changed_shrunk = np.abs(shrunk.astype(int) - plain).max(axis=2) > 8
+    # the same pixels are drawn on, up to the one-pixel seams of resampling
+    assert changed_shrunk.sum() > 500
+    assert (changed_small & changed_shrunk).sum() > 0.7 * changed_shrunk.sum()
+    assert (changed_small & ~changed_shrunk).sum() < 0.3 * changed_small.sum()
+    if content == "masks":  # inside the first mask, away from its outline, the blend is the same colour
+        assert np.abs(small[130, 180].astype(int) - shrunk[130, 180]).max() <= 12
+
+
+def test_drawing_at_the_shown_size_leaves_the_frame_and_result_as_they_were(make_detections):
+    from desktop_app.core.render import annotate_at
+
+    frame = np.full((720, 1280, 3), 90, np.uint8)
+    frame.setflags(write=False)
+    det = _segment_and_pose(make_detections, 720, 1280)
+    before = (det.xyxy.copy(), det.keypoints.copy())
+    annotate_at(frame, det, (640, 360))
+    assert np.array_equal(det.xyxy, before[0]) and np.array_equal(det.keypoints, before[1])
+    assert annotate_at(frame, det, (1280, 720)).shape == (720, 1280, 3)  # at frame size: the plain annotate

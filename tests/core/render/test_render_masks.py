@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from desktop_app.core.models.tasks import Task
-from desktop_app.core.render import RenderStyle, annotate, class_color, draw_masks
+from desktop_app.core.render import RenderStyle, annotate, class_color, draw_masks, draw_masks_into
 
 MASKS_ONLY = RenderStyle(show_outlines=False, mask_alpha=0.4)
 
@@ -61,10 +61,32 @@ def test_masks_past_their_box_need_within_boxes_off(make_detections, gray_frame)
     assert np.array_equal(fast[10:30, 10:40], exact[10:30, 10:40])
 
 
-def test_mask_of_another_resolution_is_rejected(make_detections, gray_frame):
-    det = make_detections([[0, 0, 5, 5]], task=Task.SEGMENT, mask=np.ones((1, 60, 80), bool))
-    with pytest.raises(ValueError, match="match the frame"):
-        draw_masks(gray_frame, det)
+def test_masks_of_a_larger_frame_land_where_they_cover_on_a_smaller_canvas(gray_frame):
+    # Frame masks drawn on a canvas half the frame's size (a pane shown in a 4-pane view): each mask lands on the
+    # canvas pixels it covers, and its box (in canvas pixels) still bounds it.
+    height, width = gray_frame.shape[:2]
+    masks = np.stack([square_mask((height * 2, width * 2), 60, 80, 140, 180),
+                      square_mask((height * 2, width * 2), 200, 20, 260, 60)])
+    colors = np.array([class_color(4), class_color(7)], np.uint8)
+    canvas = gray_frame.copy()
+    draw_masks_into(canvas, masks, colors, 0.4, xyxy=np.array([[30, 40, 70, 90], [100, 10, 130, 30]], np.float32))
+    changed = (canvas != 128).any(axis=2)
+    assert np.array_equal(changed, square_mask((height, width), 30, 40, 70, 90)
+                          | square_mask((height, width), 100, 10, 130, 30))
+    assert np.abs(canvas[60, 50] - blended((128,) * 3, class_color(4), 0.4)).max() <= 1
+
+
+def test_a_mask_too_small_to_cover_a_canvas_pixel_draws_nothing(gray_frame):
+    height, width = gray_frame.shape[:2]
+    masks = square_mask((height * 8, width * 8), 0, 0, 160 * 8, 1)[None]  # one row of the frame: 1/8 pixel here
+    canvas = gray_frame.copy()
+    draw_masks_into(canvas, masks, np.array([class_color(1)], np.uint8), 0.4, within_boxes=False)
+    assert (canvas[1:] == 128).all()
+
+
+def test_masks_must_be_a_stack_of_2d_maps(gray_frame):
+    with pytest.raises(ValueError, match=r"\(n, H, W\)"):
+        draw_masks_into(gray_frame.copy(), np.ones((60, 80), bool), np.zeros((1, 3), np.uint8), 0.4)
 
 
 def test_empty_masks_leave_the_frame_equal(make_detections, gray_frame):

@@ -38,8 +38,8 @@ def measure_live_latency(spec: PaneSpec, device: str, seconds: float,
         last_index = -1
         while time.monotonic() < deadline:
             item = capture.latest(newer_than=last_index, patience=patience)
-            if item is None:
-                time.sleep(0.001)
+            if item is None:  # woken the moment the next frame arrives, as the GUI's worker is
+                capture.wait_for_frame(newer_than=last_index, timeout=0.05)
                 continue
             last_index = item.frame_index
             pipeline.submit(item, lambda output, item=item: painted(output, item))

@@ -73,6 +73,9 @@ class ScriptedRun(QObject):
             return
         self.exit_code = code
         self._timeout.stop()
+        session = self.window.session
+        log.info("%d frames shown; last: %.1f FPS, capture to display %.1f ms", self.counted, session.display_fps,
+                 session.latency_ms)
         if self.record is not None and self.window.session.recording.active:
             self.window.stop_recording()
             self.window.session.recording.wait_finished()

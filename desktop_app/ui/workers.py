@@ -25,6 +25,7 @@ from desktop_app.core.sources import FRESH_FRAME_PATIENCE
 
 log = logging.getLogger(__name__)
 
+#: How often an idle worker looks for work no event announced (a feed without a mailbox to listen to).
 IDLE_WAIT_S = 0.004
 
 
@@ -107,6 +108,12 @@ class InferenceWorker(threading.Thread):
     def set_feed(self, feed: FrameFeed | None, generation: int) -> None:
         """Read frames from `feed` from now on (None: stop processing)."""
         def apply() -> None:
+            # A feed with a mailbox wakes this thread the moment a frame arrives; others are polled every
+            # IDLE_WAIT_S, which would add up to that much to the latency of every frame of a fast model.
+            for old_or_new, listen in ((self._feed, False), (feed, True)):
+                mailbox = getattr(old_or_new, "mailbox", None)
+                if mailbox is not None:
+                    (mailbox.add_listener if listen else mailbox.remove_listener)(self._wake.set)
             self._feed = feed
             self._generation = generation
             self._last_index = -1

@@ -203,3 +203,50 @@ def test_the_worker_reports_an_unexpected_error_once_and_keeps_processing():
     worker.stop()
     assert worker.frames_processed >= 5 and not worker.is_alive()
     assert errors == ["TypeError: a bug in a view"]
+
+
+def test_a_feed_with_a_mailbox_wakes_the_worker_the_moment_a_frame_arrives(monkeypatch):
+    # With the idle poll stretched to 5 s, only the mailbox's wake-up can get these frames processed in time.
+    from desktop_app.core.frames import Frame
+    from desktop_app.core.pipeline import Pipeline
+    from desktop_app.core.sources import LatestFrameMailbox
+    from desktop_app.ui import workers
+
+    class MailboxFeed:
+        def __init__(self):
+            self.mailbox = LatestFrameMailbox()
+
+        def latest(self, newer_than=-1, patience=0.0):
+            return self.mailbox.latest(newer_than)
+
+        def clock_s(self):
+            return time.monotonic()
+
+    monkeypatch.setattr(workers, "IDLE_WAIT_S", 5.0)
+    processed = []
+    class Plain(_BrokenOnce):
+        def run(self, frame, pane_index):
+            from desktop_app.core.pipeline import PaneOutput
+
+            return PaneOutput(pane_index, frame.image, None, self.label)
+
+    worker = workers.InferenceWorker(Pipeline([Plain()], hud=False), OutputSlot(), lambda: None,
+                                     on_frame_processed=lambda item: processed.append(time.monotonic()))
+    feed = MailboxFeed()
+    worker.set_feed(feed, generation=1)
+    worker.start()
+    time.sleep(0.2)  # the worker has gone idle
+    waits = []
+    for index in range(1, 4):
+        put_at = time.monotonic()
+        feed.mailbox.put(Frame(np.zeros((8, 8, 3), np.uint8), index, put_at))
+        deadline = put_at + 2.0
+        while len(processed) < index and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert len(processed) == index, "the frame waited for the idle poll"
+        waits.append(processed[-1] - put_at)
+        time.sleep(0.05)
+    worker.set_feed(None, generation=2)  # and lets go of the old feed's mailbox
+    worker.stop()
+    assert max(waits) < 1.0
+    assert feed.mailbox._listeners == []

@@ -130,6 +130,22 @@ def test_mailbox_wait_wakes_on_put_and_on_close():
     assert time.monotonic() - started < 2
 
 
+def test_mailbox_listeners_hear_every_put_with_the_frame_already_held():
+    mailbox = LatestFrameMailbox()
+    heard = []
+
+    def listener():
+        heard.append(mailbox.latest().frame_index)  # called outside the lock: reading here must not deadlock
+
+    mailbox.add_listener(listener)
+    mailbox.put(_frame(1))
+    mailbox.put(_frame(2))
+    mailbox.remove_listener(listener)
+    mailbox.remove_listener(listener)  # twice is harmless
+    mailbox.put(_frame(3))
+    assert heard == [1, 2]
+
+
 # -- capture thread ------------------------------------------------------------------------------------------
 
 

@@ -24,10 +24,12 @@ def main() -> int:
     parser.add_argument("--rotation", default=",".join(DEFAULT_ROTATION),
                         help="comma-separated TASK:MODEL panes to switch between (one entry: reload the same model)")
     parser.add_argument("--imgsz", type=int, default=320)
+    parser.add_argument("--panes", type=int, choices=(1, 2, 4), default=1,
+                        help="panes to run side by side; switches replace them in turn and step the layout")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cnnlens-soak-") as folder:
         report = run_soak(args.minutes * 60, Path(folder), rotation=args.rotation.split(","), imgsz=args.imgsz,
-                          warmup_s=args.warmup, sample_every_s=15.0,
+                          warmup_s=args.warmup, sample_every_s=15.0, panes=args.panes,
                           on_sample=lambda s: print(f"{s.elapsed_s:6.0f} s  RSS {s.rss_mb:7.1f} MB  "
                                                     f"threads {s.threads}  files {s.open_files}  "
                                                     f"latency {s.latency_ms:.0f} ms", file=sys.stderr))

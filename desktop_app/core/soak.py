@@ -75,12 +75,13 @@ def read_resources() -> tuple[float, int, int]:
 
 def run_soak(duration_s: float, folder: Path, *, rotation: Sequence[str] = DEFAULT_ROTATION,
              switch_every_s: float = 5.0, record_every_s: float = 7.0, sample_every_s: float = 5.0,
-             warmup_s: float = 30.0, imgsz: int = 320, device: str = "cpu",
+             warmup_s: float = 30.0, imgsz: int = 320, device: str = "cpu", panes: int = 1,
              on_sample: Callable[[ResourceSample], None] | None = None) -> SoakReport:
     """Run the live path (paced sample → capture thread → pipeline → optional recorder) for `duration_s`.
 
     Models are loaded in a background thread and swapped in, as the GUI does; recording starts and stops
-    every `record_every_s` into `folder`.
+    every `record_every_s` into `folder`. With `panes` 2 or 4, the panes start on the rotation's first models,
+    each switch replaces the next pane in turn, and the layout steps through every layout up to `panes`.
     """
     from desktop_app.core.panes import build_runner
     from desktop_app.core.recorder import Recorder, unique_output_path
@@ -89,7 +90,8 @@ def run_soak(duration_s: float, folder: Path, *, rotation: Sequence[str] = DEFAU
     options = PredictOptions(imgsz=imgsz)
     specs = [PaneSpec.parse(text, options) for text in rotation]
     report = SoakReport(warmup_s=warmup_s)
-    pipeline = Pipeline([build_runner(specs[0], device)], Layout.ONE)
+    layouts = [layout for layout in Layout if layout.value <= panes]
+    pipeline = Pipeline([build_runner(specs[i % len(specs)], device) for i in range(panes)], layouts[-1])
     capture = CaptureThread(open_source("sample"), realtime=True)
     capture.start()
     loader: threading.Thread | None = None
@@ -102,9 +104,11 @@ def run_soak(duration_s: float, folder: Path, *, rotation: Sequence[str] = DEFAU
         while (elapsed := time.monotonic() - started) < duration_s:
             if elapsed >= next_switch and (loader is None or not loader.is_alive()):
                 turn += 1
-                spec = specs[turn % len(specs)]
-                loader = threading.Thread(target=lambda s=spec: pipeline.swap_runner(0, build_runner(s, device)),
-                                          name="soak model loader", daemon=True)
+                spec, pane = specs[(turn + panes - 1) % len(specs)], turn % panes
+                loader = threading.Thread(
+                    target=lambda s=spec, i=pane: pipeline.swap_runner(i, build_runner(s, device)),
+                    name="soak model loader", daemon=True)
+                pipeline.set_layout(layouts[turn % len(layouts)])
                 loader.start()
                 report.switches += 1
                 next_switch = elapsed + switch_every_s

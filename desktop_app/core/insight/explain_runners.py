@@ -110,7 +110,9 @@ class GradCamRunner:
         """A classifier's answer and its Grad-CAM from one forward pass (and the short backward), on exactly the
         input the adapter's own `predict` would make."""
         started = time.perf_counter()
-        x = self._own_input(frame.image)
+        x = self._own_input(frame.image, self.options)
+        if self._preprocess.input_wh != (int(x.shape[-1]), int(x.shape[-2])):  # the image size option changed
+            self._preprocess = model_preprocess(self.adapter, int(x.shape[-1]))
         geometry = self._preprocess.geometry(frame.resolution_wh)
         prepared = time.perf_counter()
         cam, probability = grad_cam_with_scores(self._module, x, geometry, class_id=chosen,

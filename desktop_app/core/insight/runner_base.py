@@ -14,7 +14,7 @@ from torch import nn
 
 from desktop_app.core.errors import InsightError, ModelTaskError
 from desktop_app.core.insight.preprocess import Preprocess, ResizeMode, imagenet_preprocess, yolo_preprocess
-from desktop_app.core.models.base import ModelAdapter
+from desktop_app.core.models.base import ModelAdapter, PredictOptions
 from desktop_app.core.models.tasks import Task
 
 _EXPORT_SUFFIXES = ("openvino", "onnx", "tensorrt")
@@ -57,12 +57,17 @@ def is_ultralytics(adapter: ModelAdapter) -> bool:
     return isinstance(adapter, UltralyticsAdapter)
 
 
-def own_model_input(adapter: ModelAdapter) -> Callable[[np.ndarray], torch.Tensor] | None:
-    """The adapter's own BGR frame → model input step, where a view can reuse it to feed the module exactly what
-    `predict` would (torchvision classifiers: the normalised (1, 3, crop, crop) tensor on the model's device)."""
+def own_model_input(adapter: ModelAdapter) -> Callable[[np.ndarray, PredictOptions], torch.Tensor] | None:
+    """The adapter's own (BGR frame, options) → model input step, where a view can reuse it to feed the module
+    exactly what `predict` would: the normalised (1, 3, crop, crop) tensor on the model's device, for torchvision
+    classifiers and Ultralytics classifiers (their predictor's own preprocess). None for other models."""
     from desktop_app.core.models.torchvision_adapter import TorchvisionClassifier
 
-    return adapter.preprocess if isinstance(adapter, TorchvisionClassifier) else None
+    if isinstance(adapter, TorchvisionClassifier):
+        return lambda image, _options: adapter.preprocess(image)
+    if is_ultralytics(adapter) and adapter.info.task is Task.CLASSIFY:
+        return adapter.model_input
+    return None
 
 
 def model_preprocess(adapter: ModelAdapter, imgsz: int) -> Preprocess:

@@ -308,6 +308,17 @@ class UltralyticsAdapter(ModelAdapter):
             return top_k_classification(probs, self.info.names, frame, options.top_k, options.classes, timings)
         return self._detections(result, frame, timings)
 
+    def model_input(self, image: np.ndarray, options: PredictOptions) -> torch.Tensor:
+        """The tensor `predict` would feed the network for this BGR frame with these options: the set-up
+        predictor's own preprocess, for views that run the module themselves (a classifier's Grad-CAM pass then
+        also gives its prediction). Options the predictor was not set up with cost one prediction to set it up."""
+        kwargs = self._kwargs(options)
+        if getattr(self._yolo, "predictor", None) is None or kwargs != self._predictor_kwargs:
+            self._run(image, kwargs)
+        use_cpu_threads(self._device)
+        with torch.inference_mode(False), torch.no_grad():  # a plain tensor: the view may build a graph after it
+            return self._yolo.predictor.preprocess([image])
+
     def _detections(self, result: Any, frame: Frame, timings: StageTimes) -> Detections:
         task = self.info.task
         boxes = result.boxes

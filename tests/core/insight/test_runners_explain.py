@@ -59,6 +59,34 @@ def test_gradcam_pane_answers_from_the_cams_own_pass(gradcam):
     assert out.timings.inference_ms > 0 and out.result.timings.inference_ms == out.timings.inference_ms
 
 
+def test_gradcam_on_a_yolo_classifier_answers_from_the_cams_own_pass_at_any_image_size():
+    # Ultralytics classifiers prepare frames in their own predictor: the pane feeds the CAM pass that very input,
+    # so one pass gives the map and the answer, equal to the adapter's own predict (an untrained model: this
+    # checks the mechanics, not the answer)
+    from desktop_app.core.models.base import PredictOptions
+
+    runner = build_small_runner("gradcam", "yolo11n-cls.yaml")
+    image, _ = bus_on_grey((320, 240), scale=0.22, top_left=(70, 58))
+    passes = []
+    try:
+        for index, imgsz in enumerate((224, 160)):
+            runner.options = PredictOptions(imgsz=imgsz, top_k=5)
+            frame = Frame(image, index, index / 30)
+            runner.run(frame, 0)  # the first frame at a new size sets the predictor up for it
+            counter = runner.adapter.torch_module.register_forward_pre_hook(lambda *_: passes.append(1))
+            try:
+                out = runner.run(frame, 0)
+            finally:
+                counter.remove()
+            assert len(passes) == index + 1
+            alone = runner.adapter.predict(frame, runner.options)
+            assert np.array_equal(out.result.class_id, alone.class_id)
+            assert np.allclose(out.result.probability, alone.probability, atol=1e-5)
+            assert out.extras["heat"].shape == image.shape[:2] and out.extras["class_id"] == int(alone.class_id[0])
+    finally:
+        runner.close()
+
+
 def test_gradcam_pane_explains_the_top_class_the_class_filter_allows():
     from desktop_app.core.models.base import PredictOptions
     from desktop_app.core.panes import build_runner

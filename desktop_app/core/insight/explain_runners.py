@@ -28,7 +28,9 @@ from desktop_app.core.models.postprocess import top_k_classification
 from desktop_app.core.models.results import Classification, Detections, StageTimes
 from desktop_app.core.models.tasks import Task
 from desktop_app.core.pipeline import FinishPane, PaneOutput
-from desktop_app.core.render import RenderStyle, clear_of, draw_banner
+from desktop_app.core.pane_types import scaled_text
+from desktop_app.core.render import RenderStyle, clear_of, draw_banner, scaled_result
+from desktop_app.core.render.canvas import shown_frame
 from desktop_app.core.render.annotate import draw_detections_into
 from desktop_app.core.render.classify import draw_classification_into
 from desktop_app.core.render.text import draw_text_into
@@ -68,8 +70,11 @@ class GradCamRunner:
         #: Overlay style for the detections over the heat; None sizes text from the frame (the GUI sets one that
         #: stays readable when the pane is shown small, as for task panes).
         self.style: RenderStyle | None = None
-        #: Where the pipeline draws this pane's HUD (frame pixels), so box labels are placed clear of it.
+        #: Where the pipeline draws this pane's HUD (pane pixels), so box labels are placed clear of it.
         self.keep_clear: tuple[int, int, int, int] | None = None
+        #: The size the composed view shows this pane at, when smaller than the frame (set by the pipeline):
+        #: the heat and the answer are drawn at that size. None: at frame size.
+        self.display_wh: tuple[int, int] | None = None
         # A YOLO detector's EigenCAM is read from its prediction pass by hooks: one forward pass per frame.
         self._hooks: EigenCamHooks | None = None
         if not self._classifier and is_ultralytics(adapter):
@@ -146,14 +151,23 @@ class GradCamRunner:
             t = result.timings
             timings = StageTimes(t.preprocess_ms, t.inference_ms + cam.elapsed_ms, t.postprocess_ms)
         style, untrained, label = clear_of(self.style, self.keep_clear), self.adapter.info.untrained, self.label
+        display_wh = self.display_wh
+        if display_wh is not None:
+            style = scaled_text(style, display_wh[1] / frame.image.shape[0])
 
         def draw() -> PaneOutput:
             started = time.perf_counter()
-            image = heat_overlay(frame.image, cam.heat, alpha=0.5)
-            if isinstance(result, Detections):
-                draw_detections_into(image, result, style)
-            elif isinstance(result, Classification):
-                draw_classification_into(image, result, compose.PANEL_STYLE)
+            if display_wh is None:
+                image = heat_overlay(frame.image, cam.heat, alpha=0.5)
+                shown = result
+            else:  # drawn at the size it is shown: the heat is resized once, straight to it
+                image = heat_overlay(shown_frame(frame.image, display_wh), cam.heat, alpha=0.5)
+                shown = scaled_result(result, (display_wh[0] / frame.image.shape[1],
+                                               display_wh[1] / frame.image.shape[0]))
+            if isinstance(shown, Detections):
+                draw_detections_into(image, shown, style)
+            elif isinstance(shown, Classification):
+                draw_classification_into(image, shown, compose.PANEL_STYLE)
             if self._classifier:
                 which = "chosen class" if chosen is not None else "top class"
                 caption = f"Grad-CAM: what makes it '{cam.class_name}' (#{cam.class_id}, {which})"
@@ -204,6 +218,8 @@ class FgsmRunner:
         self._module = ClassifierLogits(adapter.torch_module)
         self._settings = LiveSettings(_FgsmSettings())
         self.set_epsilon(epsilon)
+        #: The size the composed view shows this pane at, when smaller than the frame (set by the pipeline).
+        self.display_wh: tuple[int, int] | None = None
 
     @property
     def label(self) -> str:
@@ -230,11 +246,11 @@ class FgsmRunner:
         settings = self._settings.value
         attack = fgsm(self._module, self._preprocess, frame, settings.epsilon, settings.target,
                       names=self.adapter.info.names, top_k=self.options.top_k)
-        label = self.label
+        label, pane_wh = self.label, self.display_wh or frame.resolution_wh
 
         def draw() -> PaneOutput:
             started = time.perf_counter()
-            image = render_fgsm(attack, frame.resolution_wh)
+            image = render_fgsm(attack, pane_wh)
             render_ms = (time.perf_counter() - started) * 1000.0
             extras = {"view": self.kind, "epsilon": attack.epsilon, "fooled": attack.fooled,
                       "original": attack.original, "perturbed": attack.perturbed, "target": attack.target_class_id}

@@ -145,11 +145,11 @@ class FeaturesRunner(HookedView):
         shown = maps[settings.layer]
         t = result.timings
         timings = StageTimes(t.preprocess_ms, t.inference_ms, t.postprocess_ms + collect_ms)
-        label = self.label
+        label, pane_wh = self.label, self.pane_wh(frame)
 
         def draw() -> PaneOutput:
             started = time.perf_counter()
-            image, layout, rect = self._render(frame, result, shown, settings.cell)
+            image, layout, rect = self._render(frame, result, shown, settings.cell, pane_wh)
             self._layout = layout
             render_ms = (time.perf_counter() - started) * 1000.0
             extras = {
@@ -165,9 +165,9 @@ class FeaturesRunner(HookedView):
         """Predict with the hooks on, then draw the prediction, mean activation and channel grid."""
         return self.infer(frame, pane_index)()
 
-    def _render(self, frame: Frame, result, maps: FeatureMaps, cell):
+    def _render(self, frame: Frame, result, maps: FeatureMaps, cell, pane_wh: tuple[int, int] | None = None):
         fh, fw = frame.image.shape[:2]
-        template = self._panel_template((fw, fh), maps)
+        template = self._panel_template((fw, fh), pane_wh or (fw, fh), maps)
         canvas = template.background.copy()
         view, layer = template.view, template.layer
         geometry = self.geometry((fw, fh), maps.input_hw)
@@ -192,13 +192,14 @@ class FeaturesRunner(HookedView):
         channels = tuple(int(i) for i in maps.channel_index)
         return canvas, _FeaturesLayout(layer, map_hw, geometry, view, template.grid, template.origin, channels), rect
 
-    def _panel_template(self, frame_wh: tuple[int, int], maps: FeatureMaps) -> "_PanelTemplate":
+    def _panel_template(self, frame_wh: tuple[int, int], pane_wh: tuple[int, int],
+                        maps: FeatureMaps) -> "_PanelTemplate":
         """The pane without this frame's pixels: layout, background and captions, made once per layer and size."""
-        key = (frame_wh, maps.layer_name, maps.shape_chw, maps.channel_maps.shape)
+        key = (frame_wh, pane_wh, maps.layer_name, maps.shape_chw, maps.channel_maps.shape)
         if self._template is not None and self._template.key == key:
             return self._template
-        canvas = compose.blank(frame_wh)
-        view_box, panel_box = compose.split_for_panel(frame_wh)
+        canvas = compose.blank(pane_wh)
+        view_box, panel_box = compose.split_for_panel(pane_wh)
         view = compose.fit(frame_wh, view_box.inset(4))
         layer = self._by_name[maps.layer_name]
         scale = compose.text_scale(canvas.shape)

@@ -61,11 +61,11 @@ class HierarchyRunner(HookedView):
         shown = [maps[n] for n in names]
         t = result.timings
         timings = StageTimes(t.preprocess_ms, t.inference_ms, t.postprocess_ms + collect_ms)
-        label = self.label
+        label, pane_wh = self.label, self.pane_wh(frame)
 
         def draw() -> PaneOutput:
             started = time.perf_counter()
-            image = self._render(frame, shown)
+            image = self._render(frame, shown, pane_wh)
             render_ms = (time.perf_counter() - started) * 1000.0
             extras = {"view": self.kind, "layers": self.layers, "shown_layers": names}
             return PaneOutput(pane_index, image, result, label, timings, render_ms, extras=extras)
@@ -76,13 +76,15 @@ class HierarchyRunner(HookedView):
         """Predict with hooks on the shown layers and draw one column per layer."""
         return self.infer(frame, pane_index)()
 
-    def _render(self, frame: Frame, maps: list[FeatureMaps]) -> np.ndarray:
+    def _render(self, frame: Frame, maps: list[FeatureMaps], pane_wh: tuple[int, int] | None = None) -> np.ndarray:
         fh, fw = frame.image.shape[:2]
-        canvas = compose.blank((fw, fh))
+        pane_wh = pane_wh or (fw, fh)
+        canvas = compose.blank(pane_wh)
         scale = compose.text_scale(canvas.shape)
         titles = self.TITLES if len(maps) == 3 else tuple(f"layer {i + 1}" for i in range(len(maps)))
         scene = None
-        for column, fm, title in zip(compose.split_even(Box(0, 0, fw, fh).inset(4), len(maps), gap=8), maps, titles):
+        columns = compose.split_even(Box(0, 0, *pane_wh).inset(4), len(maps), gap=8)
+        for column, fm, title in zip(columns, maps, titles):
             layer = find_layer(list(self.layers), fm.layer_name)
             c, h, w = fm.shape_chw
             lines = [(f"{title}: {layer.name}", compose.CAPTION),

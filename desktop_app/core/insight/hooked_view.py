@@ -47,6 +47,13 @@ class HookedView:
         self._top_n, self._max_map_side = top_n, max_map_side
         self._recorder = ActivationRecorder(self._module, layer_names, top_n=top_n,
                                             max_map_side=max_map_side).attach()
+        #: The size the composed view shows this pane at, when smaller than the frame (the pipeline sets it):
+        #: the view lays itself out and draws at that size. None: at frame size.
+        self.display_wh: tuple[int, int] | None = None
+
+    def pane_wh(self, frame: Frame) -> tuple[int, int]:
+        """The size to draw this frame's pane at: where it is shown, or the frame's own size."""
+        return self.display_wh or frame.resolution_wh
 
     def _record(self, frame: Frame, layer_names: tuple[str, ...]):
         """Predict on `frame` with hooks on `layer_names`: (result, {layer: FeatureMaps}, collect ms)."""

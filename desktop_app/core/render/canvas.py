@@ -56,11 +56,16 @@ class _RecentResizes:
 _recent_resizes = _RecentResizes()
 
 
-def canvas_at(image: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:
-    """A new canvas: `image` resized to `size_wh` for display; each frame is resized once per size, however many
-    panes draw on it (then each gets its own copy)."""
+def shown_frame(image: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:
+    """`image` resized to `size_wh` for display, read-only and shared: each frame is resized once per size,
+    however many panes draw on it."""
     check_image(image)
-    return np.array(_recent_resizes.get(image, (int(size_wh[0]), int(size_wh[1]))), order="C", copy=True)
+    return _recent_resizes.get(image, (int(size_wh[0]), int(size_wh[1])))
+
+
+def canvas_at(image: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:
+    """A new canvas to draw on: `image` resized to `size_wh` (see `shown_frame`), a copy of its own."""
+    return np.array(shown_frame(image, size_wh), order="C", copy=True)
 
 
 def clip_rect(x0: int, y0: int, x1: int, y1: int, width: int, height: int) -> tuple[int, int, int, int] | None:

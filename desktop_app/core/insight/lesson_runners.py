@@ -56,6 +56,8 @@ class FiltersRunner:
         self._tiles: tuple[tuple, np.ndarray, _TilesLayout] | None = None  # cached per pane size
         self._layout: _TilesLayout | None = None
         self._response_preprocess: Preprocess | None = None
+        #: The size the composed view shows this pane at, when smaller than the frame (set by the pipeline).
+        self.display_wh: tuple[int, int] | None = None
 
     @property
     def label(self) -> str:
@@ -97,7 +99,7 @@ class FiltersRunner:
         response = filter_response(self._conv, index, self._whole_frame(frame.resolution_wh), frame.image)
         inference_ms = (time.perf_counter() - started) * 1000.0
         started = time.perf_counter()
-        image = self._render(frame, response, index)
+        image = self._render(frame, response, index, self.display_wh or frame.resolution_wh)
         render_ms = (time.perf_counter() - started) * 1000.0
         extras = {"view": self.kind, "layer": self.layer_name, "filter": index, "filter_count": self.filter_count,
                   "kernel_hw": tuple(self.kernels.shape[1:3])}
@@ -116,11 +118,11 @@ class FiltersRunner:
                                                    area_when_shrinking=True)
         return self._response_preprocess
 
-    def _render(self, frame: Frame, response: np.ndarray, index: int) -> np.ndarray:
-        fh, fw = frame.image.shape[:2]
+    def _render(self, frame: Frame, response: np.ndarray, index: int, pane_wh: tuple[int, int]) -> np.ndarray:
+        fw, fh = pane_wh
         canvas = compose.blank((fw, fh))
         view_box, panel_box = compose.split_for_panel((fw, fh), 0.32)
-        view = compose.fit((fw, fh), view_box.inset(4))
+        view = compose.fit(frame.resolution_wh, view_box.inset(4))
         scene = cv2.resize(frame.image, (view.box.w, view.box.h), interpolation=cv2.INTER_AREA)
         compose.paste(canvas, heat_overlay(scene, response, alpha=0.6), view)
         scale = compose.text_scale(canvas.shape)
@@ -173,6 +175,8 @@ class LessonRunner:
         self.set_kernel(kernel)
         self._thumb: Placement | None = None
         self.adapter = None  # no model behind this pane
+        #: The size the composed view shows this pane at, when smaller than the frame (set by the pipeline).
+        self.display_wh: tuple[int, int] | None = None
 
     @property
     def label(self) -> str:
@@ -217,12 +221,13 @@ class LessonRunner:
         started = time.perf_counter()
         lesson = conv_lesson(frame.image, (int(point[0]), int(point[1])), settings.kernel)
         panel = render_lesson(lesson)
+        fw, fh = self.display_wh or (fw, fh)  # from here on: the pane, laid out at the size it is shown
         canvas = compose.blank((fw, fh))
         top = int(fh * 0.1)  # room for the HUD above the first grid's title
         placed = compose.fit(panel.shape[1::-1], Box(4, top, fw - 8, fh - top - 4))
         compose.paste(canvas, panel, placed, cv2.INTER_AREA if placed.scale < 1 else cv2.INTER_LINEAR)
         free = _free_corner(panel, placed, (fw, fh))
-        thumb = compose.fit((fw, fh), free.inset(8))
+        thumb = compose.fit(frame.resolution_wh, free.inset(8))
         scene = cv2.resize(frame.image, (thumb.box.w, thumb.box.h), interpolation=cv2.INTER_AREA)
         compose.paste(canvas, scene, thumb)
         x0, y0, x1, y1 = thumb.to_pane_xyxy(lesson.patch_xyxy)

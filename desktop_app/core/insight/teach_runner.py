@@ -25,7 +25,8 @@ from desktop_app.core.insight.teach import MAX_CLASSES, MIN_CLASSES, Penultimate
 from desktop_app.core.models.base import ModelAdapter, PredictOptions
 from desktop_app.core.models.results import StageTimes
 from desktop_app.core.pipeline import PaneOutput
-from desktop_app.core.render import annotate, draw_banner, draw_hud
+from desktop_app.core.render import annotate, annotate_at, draw_banner, draw_hud
+from desktop_app.core.render.canvas import shown_frame
 from desktop_app.core.render.style import Corner
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ class TeachRunner:
 
     def __init__(self, adapter: ModelAdapter, options: PredictOptions) -> None:
         self.adapter = adapter
+        #: The size the composed view shows this pane at, when smaller than the frame (set by the pipeline).
+        self.display_wh: tuple[int, int] | None = None
         self.options = options
         self._backbone = PenultimateFeatures(adapter.torch_module)
         self._preprocess = model_preprocess(adapter, options.imgsz)
@@ -145,8 +148,13 @@ class TeachRunner:
 
     def _output(self, frame: Frame, pane_index: int, result, lines: list[str], elapsed_ms: float) -> PaneOutput:
         started = time.perf_counter()
-        image = annotate(frame.image, result, PANEL_STYLE) if result is not None else frame.image
-        image = draw_hud(image, lines, Corner.BOTTOM_LEFT, scale=text_scale(frame.image.shape, 0.4))
+        size = self.display_wh  # drawn at the size the composed view shows it, when smaller than the frame
+        if result is not None:
+            image = annotate(frame.image, result, PANEL_STYLE) if size is None else annotate_at(
+                frame.image, result, size, PANEL_STYLE)
+        else:
+            image = frame.image if size is None else shown_frame(frame.image, size)
+        image = draw_hud(image, lines, Corner.BOTTOM_LEFT, scale=text_scale(image.shape, 0.4))
         if self.adapter.info.untrained:
             image = draw_banner(image, "UNTRAINED backbone: random weights, features mean little", "warning")
         render_ms = (time.perf_counter() - started) * 1000.0

@@ -38,9 +38,21 @@ def test_views_in_four_panes_draw_at_their_shown_size_and_clicks_map_to_the_fram
         hit = features.receptive_field_at(view.box.x + view.box.w / 2, view.box.y + view.box.h / 2)
         x0, y0, x1, y1 = hit.rect_xyxy
         assert abs((x0 + x1) / 2 - 640) < 40 and abs((y0 + y1) / 2 - 360) < 40
+        # the filters, the convolution lesson and teach mode too
+        pipeline.swap_runner(1, build_runner(PaneSpec("filters", "efficientnet-lite0", options), "cpu"))
+        pipeline.swap_runner(3, build_runner(PaneSpec("lesson", "none", options), "cpu"))
+        pipeline.swap_runner(2, build_runner(PaneSpec("teach", "efficientnet-lite0", options), "cpu"))
+        out = pipeline.process(Frame(image, 1, 0.0))
+        for pane in out.panes:
+            assert pane.error is None, pane.error
+            assert pane.image.shape == (size[1], size[0], 3), pane.label
+        filters = pipeline.runners[1]
+        tile = filters._layout
+        x, y = tile.grid.cell_origin(2)
+        assert filters.filter_at(tile.origin[0] + x + 2, tile.origin[1] + y + 2) == 2  # a click on tile 2, as shown
         # the same frame in one pane: drawn at frame size
         pipeline.set_layout(Layout.ONE)
-        single = pipeline.process(Frame(image, 1, 0.0))
+        single = pipeline.process(Frame(image, 2, 0.0))
         assert single.panes[0].image.shape == (720, 1280, 3)
     finally:
         pipeline.close()

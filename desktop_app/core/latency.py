@@ -18,7 +18,8 @@ def measure_live_latency(spec: PaneSpec, device: str, seconds: float,
     """Run the live path (paced sample → capture thread → newest frame → pipeline) and report frame age in ms
     at the moment the composed frame is ready to paint: p50, p95, max, and the p50 of the first and last
     quarters so a latency that builds up over time shows; `inference_p50` is this run's own inference time (the
-    live source and capture thread share the CPU, so it is longer than in the clip variants)."""
+    live source and capture thread share the CPU, so it is longer than in the clip variants), also per quarter,
+    which tells a slower spell of the host from a queue building up."""
     from desktop_app.core.sources import FRESH_FRAME_PATIENCE, CaptureThread, open_source
 
     patience = FRESH_FRAME_PATIENCE if patience is None else patience  # what the GUI's worker uses
@@ -53,4 +54,7 @@ def measure_live_latency(spec: PaneSpec, device: str, seconds: float,
     return {"p50": statistics.median(ages), "p95": float(np.percentile(ages, 95)), "max": max(ages),
             "first_quarter_p50": statistics.median(ages[:quarter]),
             "last_quarter_p50": statistics.median(ages[-quarter:]), "frames": float(len(ages)),
-            "inference_p50": statistics.median(inference)}
+            "inference_p50": statistics.median(inference),
+            # a slower spell of the host shows in inference as well; a queue building up would not
+            "first_quarter_inference_p50": statistics.median(inference[:quarter]),
+            "last_quarter_inference_p50": statistics.median(inference[-quarter:])}

@@ -36,3 +36,6 @@ def test_live_latency_is_frame_age_when_drawn_beside_that_runs_own_inference():
     assert latency["frames"] >= 10
     assert 0 < latency["inference_p50"] < latency["p50"] <= latency["p95"] <= latency["max"]
     assert latency["first_quarter_p50"] > 0 and latency["last_quarter_p50"] > 0
+    # per quarter, inference tells a slower spell of the host from a queue building up
+    assert 0 < latency["first_quarter_inference_p50"] < latency["first_quarter_p50"]
+    assert 0 < latency["last_quarter_inference_p50"] < latency["last_quarter_p50"]
